@@ -1,0 +1,87 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The shared PostgreSQL database: a `PostgresClient` pool (a `Service`, run by the ServiceGroup)
+/// plus a per-call timeout, because postgres-nio retries an unreachable server for about a minute
+/// before failing and we would rather answer 503 quickly.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let timeout: Duration
+    public let logger: Logger
+
+    public init(configuration: DatabaseConfiguration, logger: Logger) throws {
+        self.client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
+        self.timeout = configuration.queryTimeout
+        self.logger = logger
+    }
+
+    /// Runs `body` with one connection inside a transaction, bounded by the timeout.
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withDeadline(timeout) {
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs `body` with one connection (no transaction), bounded by the timeout.
+    public func connection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withDeadline(timeout) {
+            try await client.withConnection { connection in try await body(connection) }
+        }
+    }
+
+    /// A single statement, bounded by the timeout. Rows are collected before returning.
+    public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let logger = self.logger
+        return try await withDeadline(timeout) {
+            let rows = try await client.query(query, logger: logger)
+            var collected: [PostgresRow] = []
+            for try await row in rows { collected.append(row) }
+            return collected
+        }
+    }
+
+    /// True when the database answers `SELECT 1` within a second.
+    public func isReachable() async -> Bool {
+        do {
+            return try await withDeadline(.seconds(1)) {
+                let rows = try await client.query("SELECT 1", logger: logger)
+                for try await _ in rows {}
+                return true
+            }
+        } catch {
+            return false
+        }
+    }
+}
+
+public struct DatabaseTimeoutError: Error, CustomStringConvertible {
+    public var description: String { "the database did not answer in time" }
+}
+
+/// Runs `body`, throwing `DatabaseTimeoutError` if it has not finished after `limit`.
+public func withDeadline<T: Sendable>(
+    _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw DatabaseTimeoutError()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw DatabaseTimeoutError() }
+        return first
+    }
+}
+
+extension PostgresRow {
+    /// Decodes a row whose columns match `T` positionally.
+    public func decode<each C: PostgresDecodable>(_ types: (repeat each C).Type) throws -> (repeat each C) {
+        try self.decode(types, context: .default)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+
+/// Real PostgreSQL for tests. `make test` starts a private cluster and exports
+/// `DATABASE_URL`; without it every database test fails loudly instead of skipping.
+public enum TestDatabase {
+    public static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    public static func configuration() throws -> DatabaseConfiguration {
+        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
+            throw TestSetupError("DATABASE_URL is not set: run the tests with `make test`, which starts PostgreSQL")
+        }
+        return try DatabaseConfiguration(url: url)
+    }
+
+    /// Runs `body` against the shared, migrated test database with a running client.
+    public static func withDatabase<T: Sendable>(
+        _ body: @escaping @Sendable (Database) async throws -> T
+    ) async throws -> T {
+        let database = try Database(configuration: try configuration(), logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await database.client.run(); return nil }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(database, logger: logger)
+            return try await body(database)
+        }
+    }
+
+    /// Creates an empty database with a unique name and returns its configuration
+    /// (for tests of migrations themselves).
+    public static func makeEmptyDatabase() async throws -> DatabaseConfiguration {
+        var config = try configuration()
+        let name = "gh_test_\(UInt64.random(in: 0...UInt64.max))"
+        try await withDatabase { database in
+            _ = try await database.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        }
+        config.database = name
+        return config
+    }
+
+    /// A name no other test uses, for users and clients.
+    public static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
