@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct ClientsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clients",
+        abstract: "Inspect and delete registered OAuth clients.",
+        discussion: "Clients register themselves (RFC 7591 dynamic registration). Needs DATABASE_URL.",
+        subcommands: [List.self, Delete.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the registered clients that are not deleted.")
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let clients = try await AdminRuntime.withDatabase(try AdminRuntime.databaseConfiguration()) { database, _ in
+                try await ClientStore(database: database).list()
+            }
+            var table = OutputTable("CLIENT_ID", "NAME", "AUTH_METHOD", "KIND", "CREATED", "REDIRECT_URIS")
+            for client in clients {
+                table.append(client.clientID, client.name, client.authMethod.rawValue, client.registrationKind,
+                             OutputTable.format(client.createdAt), client.redirectURIs.joined(separator: " "))
+            }
+            table.print(json: output.json)
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a client and revoke every token issued to it.",
+            discussion: "Resource servers refuse its access tokens within seconds. The client can register again.")
+        @Argument(help: "The client_id, as shown by `clients list`.") var clientID: String
+
+        func run() async throws {
+            let clientID = self.clientID
+            try await AdminRuntime.withDatabase(try AdminRuntime.databaseConfiguration()) { database, logger in
+                guard try await ClientStore(database: database).delete(clientID) else {
+                    AdminRuntime.printError("no client with client_id \"\(clientID)\"")
+                    throw ExitCode.failure
+                }
+                await AuditLog(database: database, logger: logger)
+                    .record(.clientDeleted, clientID: clientID, detail: AdminRuntime.auditDetail)
+            }
+            print("deleted client \(clientID); its tokens are revoked")
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+
+/// One security-relevant event, as stored in `audit_events`.
+struct AuditEvent: Sendable, Equatable {
+    enum Kind: String, CaseIterable, Sendable {
+        case login
+        case loginFailed = "login_failed"
+        case consentGranted = "consent_granted"
+        case consentDenied = "consent_denied"
+        case clientRegistered = "client_registered"
+        case clientDeleted = "client_deleted"
+        case tokenFamilyRevoked = "token_family_revoked"
+        case refreshReuseDetected = "refresh_reuse_detected"
+        case codeReplayDetected = "code_replay_detected"
+        case keyRotated = "key_rotated"
+        case userCreated = "user_created"
+        case userDisabled = "user_disabled"
+        case userEnabled = "user_enabled"
+        case passwordChanged = "password_changed"
+    }
+
+    enum Outcome: String, Sendable {
+        case success, failure
+    }
+
+    let id: Int64
+    let occurredAt: Date
+    let kind: Kind
+    let outcome: Outcome
+    let username: String?
+    let clientID: String?
+    let remoteAddress: String?
+    let detail: [String: String]
+}
+
+/// The audit trail. Writing an event must never break the action it describes, so `record`
+/// swallows (and logs) database errors; use the `connection:` variant when the event has to
+/// commit or roll back together with the action.
+///
+/// Never put secrets in `detail`: no passwords, tokens, codes, client secrets or key material.
+/// Operators read and export this table.
+struct AuditLog: Sendable {
+    /// Attacker-chosen strings (a username typed at the login form) are clipped so a flood of
+    /// failed logins cannot bloat the table.
+    static let maxFieldLength = 256
+
+    let database: Database
+    let logger: Logger
+
+    init(database: Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// `occurredAt` defaults to the database clock, which every replica shares.
+    func record(
+        _ kind: AuditEvent.Kind, outcome: AuditEvent.Outcome = .success, username: String? = nil,
+        clientID: String? = nil, remoteAddress: String? = nil, detail: [String: String] = [:], occurredAt: Date? = nil
+    ) async {
+        do {
+            _ = try await database.query(Self.insert(
+                kind, outcome, username, clientID, remoteAddress, detail, occurredAt))
+        } catch {
+            logger.warning("could not write audit event", metadata: [
+                "audit_kind": "\(kind.rawValue)", "audit_outcome": "\(outcome.rawValue)", "error": "\(String(reflecting: error))",
+            ])
+        }
+    }
+
+    /// Writes inside the caller's transaction; a failure aborts it.
+    static func record(
+        _ kind: AuditEvent.Kind, outcome: AuditEvent.Outcome = .success, username: String? = nil,
+        clientID: String? = nil, remoteAddress: String? = nil, detail: [String: String] = [:], occurredAt: Date? = nil,
+        connection: PostgresConnection
+    ) async throws {
+        _ = try await connection.query(
+            insert(kind, outcome, username, clientID, remoteAddress, detail, occurredAt), logger: connection.logger)
+    }
+
+    /// Newest first.
+    func list(limit: Int, kind: AuditEvent.Kind? = nil) async throws -> [AuditEvent] {
+        let limit = max(0, min(limit, 10_000))
+        let rows: [PostgresRow]
+        if let kind {
+            rows = try await database.query("""
+                SELECT id, occurred_at, kind, outcome, username, client_id, remote_address, detail::text
+                FROM audit_events WHERE kind = \(kind.rawValue) ORDER BY occurred_at DESC, id DESC LIMIT \(limit)
+                """)
+        } else {
+            rows = try await database.query("""
+                SELECT id, occurred_at, kind, outcome, username, client_id, remote_address, detail::text
+                FROM audit_events ORDER BY occurred_at DESC, id DESC LIMIT \(limit)
+                """)
+        }
+        // Kinds this build does not know (written by a newer version) are skipped, not fatal.
+        return try rows.compactMap(Self.event(from:))
+    }
+
+    static func clip(_ value: String?) -> String? {
+        value.map { String($0.prefix(maxFieldLength)) }
+    }
+
+    private static func insert(
+        _ kind: AuditEvent.Kind, _ outcome: AuditEvent.Outcome, _ username: String?, _ clientID: String?,
+        _ remoteAddress: String?, _ detail: [String: String], _ occurredAt: Date?
+    ) -> PostgresQuery {
+        let clippedDetail = detail.reduce(into: [String: String]()) { result, entry in
+            result[String(entry.key.prefix(64))] = String(entry.value.prefix(maxFieldLength))
+        }
+        let detailJSON = (try? JSONEncoder().encode(clippedDetail)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return """
+            INSERT INTO audit_events (occurred_at, kind, outcome, username, client_id, remote_address, detail)
+            VALUES (coalesce(\(occurredAt), now()), \(kind.rawValue), \(outcome.rawValue), \(clip(username)),
+                    \(clip(clientID)), \(clip(remoteAddress)), \(detailJSON)::jsonb)
+            """
+    }
+
+    private static func event(from row: PostgresRow) throws -> AuditEvent? {
+        let (id, occurredAt, kindText, outcomeText, username, clientID, remoteAddress, detailText) =
+            try row.decode((Int64, Date, String, String, String?, String?, String?, String).self)
+        guard let kind = AuditEvent.Kind(rawValue: kindText) else { return nil }
+        let detail = (try? JSONDecoder().decode([String: String].self, from: Data(detailText.utf8))) ?? [:]
+        return AuditEvent(
+            id: id, occurredAt: occurredAt, kind: kind, outcome: AuditEvent.Outcome(rawValue: outcomeText) ?? .failure,
+            username: username, clientID: clientID, remoteAddress: remoteAddress, detail: detail)
+    }
+}

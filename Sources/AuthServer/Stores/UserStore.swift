@@ -1,0 +1,203 @@
+import Foundation
+import NIOPosix
+import PostgresNIO
+import Shared
+
+/// A person who can sign in at the authorization server.
+struct User: Sendable, Equatable {
+    let id: UUID
+    let username: String
+    let disabled: Bool
+    let createdAt: Date
+}
+
+/// Why a user could not be created or changed. The description is shown to the operator as is.
+enum UserStoreError: Error, Equatable, CustomStringConvertible {
+    case invalidUsername(String)
+    case invalidPassword(String)
+    case alreadyExists(String)
+
+    var description: String {
+        switch self {
+        case .invalidUsername(let reason): "invalid username: \(reason)"
+        case .invalidPassword(let reason): "invalid password: \(reason)"
+        case .alreadyExists(let username): "a user named \"\(username)\" already exists"
+        }
+    }
+}
+
+/// Users and their scrypt password hashes. Passwords are only ever hashed here and never leave.
+struct UserStore: Sendable {
+    static let usernameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789._@-")
+    static let usernameLength = 1...64
+    static let passwordLength = 8...1024
+
+    let database: Database
+    let hasher: PasswordHasher
+
+    init(database: Database, hasher: PasswordHasher = PasswordHasher()) {
+        self.database = database
+        self.hasher = hasher
+    }
+
+    /// Usernames are compared lowercased, so "Alice" and "alice" are one account.
+    static func normalizedUsername(_ raw: String) throws(UserStoreError) -> String {
+        let username = raw.lowercased()
+        guard usernameLength.contains(username.count) else {
+            throw .invalidUsername("must be \(usernameLength.lowerBound) to \(usernameLength.upperBound) characters")
+        }
+        guard username.allSatisfy(usernameCharacters.contains) else {
+            throw .invalidUsername("may contain only a-z, 0-9, '.', '_', '@' and '-'")
+        }
+        return username
+    }
+
+    static func validatePassword(_ password: String) throws(UserStoreError) {
+        guard password.count >= passwordLength.lowerBound else {
+            throw .invalidPassword("must be at least \(passwordLength.lowerBound) characters")
+        }
+        guard password.count <= passwordLength.upperBound else {
+            throw .invalidPassword("must be at most \(passwordLength.upperBound) characters")
+        }
+    }
+
+    func create(username raw: String, password: String) async throws -> User {
+        let username = try Self.normalizedUsername(raw)
+        try Self.validatePassword(password)
+        let hash = try await hashOffloaded(password)
+        // ON CONFLICT instead of catching the unique violation: no error parsing, same atomicity.
+        let rows = try await database.query("""
+            INSERT INTO users (id, username, password_hash) VALUES (\(UUID()), \(username), \(hash))
+            ON CONFLICT (username) DO NOTHING
+            RETURNING id, username, disabled, created_at
+            """)
+        guard let row = rows.first else { throw UserStoreError.alreadyExists(username) }
+        return try Self.user(from: row)
+    }
+
+    func find(username raw: String) async throws -> User? {
+        guard let username = try? Self.normalizedUsername(raw) else { return nil }
+        return try await database.query(
+            "SELECT id, username, disabled, created_at FROM users WHERE username = \(username)"
+        ).first.map(Self.user(from:))
+    }
+
+    func find(id: UUID) async throws -> User? {
+        try await database.query(
+            "SELECT id, username, disabled, created_at FROM users WHERE id = \(id)"
+        ).first.map(Self.user(from:))
+    }
+
+    func list() async throws -> [User] {
+        try await database.query(
+            "SELECT id, username, disabled, created_at FROM users ORDER BY username"
+        ).map(Self.user(from:))
+    }
+
+    /// Disabling ends everything the user holds: their token families are revoked (so resource
+    /// servers refuse their access tokens within a second) and their login sessions are deleted,
+    /// all in one transaction so no half-disabled user is ever visible.
+    func setDisabled(_ raw: String, _ disabled: Bool) async throws -> Bool {
+        guard let username = try? Self.normalizedUsername(raw) else { return false }
+        return try await database.transaction { connection in
+            let rows = try await connection.query("""
+                UPDATE users SET disabled = \(disabled), updated_at = now()
+                WHERE username = \(username) RETURNING id
+                """, logger: connection.logger)
+            var userID: UUID?
+            for try await id in rows.decode(UUID.self) { userID = id }
+            guard let userID else { return false }
+            if disabled {
+                try await TokenRevocation.revokeFamilies(of: .user(userID), reason: "user disabled", connection: connection)
+                _ = try await connection.query(
+                    "DELETE FROM login_sessions WHERE user_id = \(userID)", logger: connection.logger)
+            }
+            return true
+        }
+    }
+
+    /// A new password also ends existing browser sessions: a reset usually follows a suspected
+    /// compromise, and whoever holds an old session should have to sign in again.
+    func setPassword(username raw: String, password: String) async throws -> Bool {
+        let username = try Self.normalizedUsername(raw)
+        try Self.validatePassword(password)
+        let hash = try await hashOffloaded(password)
+        return try await database.transaction { connection in
+            let rows = try await connection.query("""
+                UPDATE users SET password_hash = \(hash), updated_at = now()
+                WHERE username = \(username) RETURNING id
+                """, logger: connection.logger)
+            var userID: UUID?
+            for try await id in rows.decode(UUID.self) { userID = id }
+            guard let userID else { return false }
+            _ = try await connection.query(
+                "DELETE FROM login_sessions WHERE user_id = \(userID)", logger: connection.logger)
+            return true
+        }
+    }
+
+    private static func user(from row: PostgresRow) throws -> User {
+        let (id, username, disabled, createdAt) = try row.decode((UUID, String, Bool, Date).self)
+        return User(id: id, username: username, disabled: disabled, createdAt: createdAt)
+    }
+
+    /// scrypt takes tens of milliseconds of CPU; running it on NIO's blocking pool keeps it off
+    /// the cooperative threads that serve every other request.
+    func hashOffloaded(_ password: String) async throws -> String {
+        let hasher = self.hasher
+        return try await NIOThreadPool.singleton.runIfActive { try hasher.hash(password) }
+    }
+
+    func verifyOffloaded(_ password: String, against encoded: String) async -> Bool {
+        let hasher = self.hasher
+        return (try? await NIOThreadPool.singleton.runIfActive { hasher.verify(password, against: encoded) }) ?? false
+    }
+}
+
+extension UserStore {
+    /// The user, when the password matches and the account is enabled; otherwise nil, with no
+    /// hint as to which check failed.
+    ///
+    /// Every path costs one scrypt verification, so response time does not reveal whether the
+    /// username exists (OWASP Authentication Cheat Sheet, "Authentication Responses").
+    func authenticate(username raw: String, password: String) async throws -> User? {
+        guard let username = try? Self.normalizedUsername(raw), password.count <= Self.passwordLength.upperBound else {
+            _ = await verifyOffloaded(password, against: dummyHash)
+            return nil
+        }
+        let rows = try await database.query(
+            "SELECT id, username, disabled, created_at, password_hash FROM users WHERE username = \(username)")
+        guard let row = rows.first else {
+            _ = await verifyOffloaded(password, against: dummyHash)
+            return nil
+        }
+        let (id, name, disabled, createdAt, storedHash) = try row.decode((UUID, String, Bool, Date, String).self)
+        guard await verifyOffloaded(password, against: storedHash), !disabled else { return nil }
+        if hasher.needsRehash(storedHash) {
+            await rehash(userID: id, from: storedHash, password: password)
+        }
+        return User(id: id, username: name, disabled: disabled, createdAt: createdAt)
+    }
+
+    /// A well-formed hash with our parameters that no password matches (its bytes are fixed, not
+    /// derived from anything), so verifying against it costs exactly what a real check costs.
+    var dummyHash: String {
+        let p = hasher.parameters
+        return "$scrypt$ln=\(p.logN),r=\(p.r),p=\(p.p)$Z2F0ZWhvdXNlLWR1bW15$"
+            + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    }
+
+    /// Upgrades a hash made with older, weaker parameters. Best effort: the login already
+    /// succeeded, and the compare-and-set keeps a concurrent password change from being undone.
+    private func rehash(userID: UUID, from oldHash: String, password: String) async {
+        do {
+            let newHash = try await hashOffloaded(password)
+            _ = try await database.query("""
+                UPDATE users SET password_hash = \(newHash), updated_at = now()
+                WHERE id = \(userID) AND password_hash = \(oldHash)
+                """)
+        } catch {
+            database.logger.warning("could not upgrade password hash", metadata: ["user_id": "\(userID)", "error": "\(error)"])
+        }
+    }
+}
