@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// Where the shared PostgreSQL database is. Read from `DATABASE_URL`
@@ -50,7 +51,7 @@ public struct DatabaseConfiguration: Sendable {
     public func clientConfiguration() throws -> PostgresClient.Configuration {
         var config = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database,
-            tls: requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable
+            tls: requireTLS ? .require(.makeClientConfiguration()) : .disable
         )
         config.options.maximumConnections = maxConnections
         config.options.connectionIdleTimeout = .seconds(60)

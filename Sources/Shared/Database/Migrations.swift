@@ -72,6 +72,8 @@ public enum Migrations {
             id_hash bytea PRIMARY KEY,
             client_id text NOT NULL,
             parameters jsonb NOT NULL,
+            browser_binding_hash bytea NOT NULL,
+            csrf_token text NOT NULL,
             created_at timestamptz NOT NULL DEFAULT now(),
             expires_at timestamptz NOT NULL
         )
@@ -120,6 +122,7 @@ public enum Migrations {
             created_at timestamptz NOT NULL DEFAULT now(),
             expires_at timestamptz NOT NULL,
             rotated_at timestamptz,
+            successor_hash bytea,
             replay_sealed bytea
         )
         """,

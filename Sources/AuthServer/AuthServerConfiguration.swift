@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import Shared
+
+/// Everything the authorization server needs, read once from the environment at start-up.
+/// Every key is documented in docs/configuration.md.
+struct AuthServerConfiguration: Sendable {
+    var host: String
+    var port: Int
+    /// Byte-identical in metadata, tokens and the resource server's metadata: no trailing slash.
+    var issuer: String
+    var issuerIsHTTPS: Bool
+    /// The MCP resource this server issues tokens for (RFC 8707), canonical.
+    var resource: ResourceIdentifier
+    var database: DatabaseConfiguration
+    var keyEncryptionKey: KeyEncryptionKey
+    var keyEncryptionKeyWasGenerated: Bool
+    var signingKeyBits: Int
+    var accessTokenLifetime: Int
+    var refreshTokenLifetime: Int
+    var authorizationCodeLifetime: Int
+    var refreshReplayGraceSeconds: Int
+    var loginSessionLifetime: Int
+    var allowInsecureHTTPIssuer: Bool
+    var logFormat: Observability.LogFormat
+    var logLevel: Logger.Level
+    /// When set, `X-Forwarded-For` from these proxy addresses names the client address.
+    var trustForwardedFor: Bool
+
+    static let defaultIssuer = "http://localhost:9000"
+    static let defaultResource = "http://localhost:8000/mcp"
+
+    init(environment env: Environment) throws {
+        host = env.string("GATEHOUSE_AUTH_HOST", default: "127.0.0.1")
+        port = try env.int("GATEHOUSE_AUTH_PORT", default: 9000, range: 0...65535)
+        let issuerText = env.string("GATEHOUSE_ISSUER", default: Self.defaultIssuer)
+        let issuerParts = try HTTPURL.canonical(issuerText, variable: "GATEHOUSE_ISSUER")
+        guard issuerParts.string == issuerText else {
+            throw ConfigurationError("GATEHOUSE_ISSUER", "must be written in canonical form: \(issuerParts.string ?? "")")
+        }
+        issuer = issuerText
+        issuerIsHTTPS = issuerParts.scheme == "https"
+        allowInsecureHTTPIssuer = try env.bool("GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER")
+        if !issuerIsHTTPS && !HTTPURL.isLoopbackHost(issuerParts.host ?? "") && !allowInsecureHTTPIssuer {
+            throw ConfigurationError("GATEHOUSE_ISSUER",
+                "plain http is only allowed for loopback hosts; use https or set GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=true (insecure)")
+        }
+        let resourceText = env.string("GATEHOUSE_MCP_RESOURCE", default: Self.defaultResource)
+        guard let resource = ResourceIdentifier(resourceText) else {
+            throw ConfigurationError("GATEHOUSE_MCP_RESOURCE", "\"\(resourceText)\" is not an absolute http(s) URL without fragment")
+        }
+        self.resource = resource
+        database = try DatabaseConfiguration(environment: env)
+        (keyEncryptionKey, keyEncryptionKeyWasGenerated) = try Self.readKeyEncryptionKey(env)
+        signingKeyBits = try env.int("GATEHOUSE_SIGNING_KEY_BITS", default: 2048, range: 2048...4096)
+        guard [2048, 3072, 4096].contains(signingKeyBits) else {
+            throw ConfigurationError("GATEHOUSE_SIGNING_KEY_BITS", "must be 2048, 3072 or 4096")
+        }
+        accessTokenLifetime = try env.int("GATEHOUSE_ACCESS_TOKEN_TTL", default: 3600, range: 60...86400)
+        refreshTokenLifetime = try env.int("GATEHOUSE_REFRESH_TOKEN_TTL", default: 30 * 86400, range: 3600...365 * 86400)
+        authorizationCodeLifetime = 60
+        refreshReplayGraceSeconds = try env.int("GATEHOUSE_REFRESH_GRACE_SECONDS", default: 30, range: 0...300)
+        loginSessionLifetime = try env.int("GATEHOUSE_SESSION_TTL", default: 8 * 3600, range: 300...30 * 86400)
+        logFormat = Observability.LogFormat(rawValue: env.string("GATEHOUSE_LOG_FORMAT", default: "text")) ?? .text
+        guard env.string("GATEHOUSE_LOG_FORMAT").map({ Observability.LogFormat(rawValue: $0) != nil }) ?? true else {
+            throw ConfigurationError("GATEHOUSE_LOG_FORMAT", "must be text or json")
+        }
+        guard let level = Logger.Level(rawValue: env.string("GATEHOUSE_LOG_LEVEL", default: "info")) else {
+            throw ConfigurationError("GATEHOUSE_LOG_LEVEL", "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        logLevel = level
+        trustForwardedFor = try env.bool("GATEHOUSE_TRUST_FORWARDED_FOR")
+    }
+
+    /// The key-encryption key protects signing keys at rest. Production passes it by value or
+    /// file; a generated one is a development convenience only (keys do not survive a restart
+    /// with a new one) and is refused unless explicitly requested.
+    private static func readKeyEncryptionKey(_ env: Environment) throws -> (KeyEncryptionKey, Bool) {
+        if let file = env.string("GATEHOUSE_KEK_FILE") {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigurationError("GATEHOUSE_KEK_FILE", "cannot read \(file)")
+            }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            do { return (try KeyEncryptionKey(base64: text), false) } catch {
+                throw ConfigurationError("GATEHOUSE_KEK_FILE", "must contain a base64-encoded 32-byte key (openssl rand -base64 32)")
+            }
+        }
+        if let value = env.string("GATEHOUSE_KEK") {
+            do { return (try KeyEncryptionKey(base64: value), false) } catch {
+                throw ConfigurationError("GATEHOUSE_KEK", "must be a base64-encoded 32-byte key (openssl rand -base64 32)")
+            }
+        }
+        if try env.bool("GATEHOUSE_INSECURE_GENERATE_KEK") {
+            return (KeyEncryptionKey.generate(), true)
+        }
+        throw ConfigurationError("GATEHOUSE_KEK_FILE",
+            "no key-encryption key: set GATEHOUSE_KEK_FILE or GATEHOUSE_KEK (openssl rand -base64 32), or GATEHOUSE_INSECURE_GENERATE_KEK=true for throwaway development")
+    }
+
+    /// Warnings about insecure conveniences, logged loudly at start-up.
+    var insecureSettings: [String] {
+        var warnings: [String] = []
+        if keyEncryptionKeyWasGenerated {
+            warnings.append("GATEHOUSE_INSECURE_GENERATE_KEK: the key-encryption key is generated and lost at exit; signing keys stored with it cannot be read after a restart")
+        }
+        if !issuerIsHTTPS {
+            warnings.append("the issuer \(issuer) is plain http: acceptable on loopback for development only")
+        }
+        return warnings
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+import Logging
+import Shared
+
+/// Everything the endpoints share, built once by `buildAuthServer`.
+struct AuthServerEnvironment: Sendable {
+    let configuration: AuthServerConfiguration
+    let database: Database
+    let clock: Clock
+    let logger: Logger
+    let clients: ClientStore
+    let users: UserStore
+    let keys: SigningKeyStore
+    let audit: AuditLog
+    let throttle: LoginThrottle
+    let tokens: TokenIssuer
+    let metrics: AuthMetrics
+
+    var issuer: String { configuration.issuer }
+
+    /// Where a URL of ours is: `issuer + path`.
+    func endpoint(_ path: String) -> String { issuer + path }
+}

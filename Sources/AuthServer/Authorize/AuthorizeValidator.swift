@@ -1,0 +1,95 @@
+import Foundation
+import Shared
+
+/// The checks of `/authorize`, in the order they run. The order matters: until the client and
+/// its redirect URI are both validated, an error is shown on our own page and never redirected
+/// (RFC 6749 §4.1.2.1: "the authorization server SHOULD inform the resource owner of the error
+/// and MUST NOT automatically redirect the user-agent to the invalid redirection URI").
+///
+///   1. client          client_id names a live client             → error page
+///   2. redirect URI    matches a registered one (RFC 8252 ports) → error page
+///   3. response type   exactly "code"                            → redirect unsupported_response_type
+///   4. PKCE            S256 challenge present; plain refused     → redirect invalid_request
+///   5. scope           narrowed to known scopes; absent = default → redirect invalid_scope
+///   6. resource        RFC 8707, canonical, one we serve          → redirect invalid_target
+struct AuthorizeValidator: Sendable {
+    let clients: ClientStore
+    let resource: ResourceIdentifier
+
+    enum Outcome: Sendable {
+        /// Shown on our own page: nothing about the redirect URI can be trusted yet.
+        case errorPage(OAuthError)
+        /// Sent back to the client's validated redirect URI.
+        case errorRedirect(ValidatedRedirect, OAuthError)
+        case valid(AuthorizationRequest, Client)
+    }
+
+    func validate(_ query: [String: [String]]) async throws -> Outcome {
+        func single(_ name: String) -> String?? {
+            guard let values = query[name] else { return .some(nil) }
+            // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
+            return values.count == 1 ? .some(values[0]) : .none
+        }
+        // 1. client
+        guard case .some(let clientIDValue) = single("client_id"), let clientID = clientIDValue, !clientID.isEmpty else {
+            return .errorPage(.invalidRequest("client_id is missing or repeated"))
+        }
+        guard let client = try await clients.find(clientID) else {
+            return .errorPage(OAuthError(.invalidClient, "unknown client_id"))
+        }
+        // 2. redirect URI (optional only when exactly one is registered)
+        guard case .some(let redirectValue) = single("redirect_uri") else {
+            return .errorPage(.invalidRequest("redirect_uri is repeated"))
+        }
+        guard let requestedRedirect = redirectValue ?? (client.redirectURIs.count == 1 ? client.redirectURIs[0] : nil) else {
+            return .errorPage(.invalidRequest("redirect_uri is required when a client has several"))
+        }
+        guard case .some(let stateValue) = single("state") else {
+            return .errorPage(.invalidRequest("state is repeated"))
+        }
+        guard let redirect = ValidatedRedirect.matched(requestedRedirect, for: client, state: stateValue) else {
+            return .errorPage(.invalidRequest("redirect_uri is not registered for this client"))
+        }
+        func fail(_ error: OAuthError) -> Outcome { .errorRedirect(redirect, error) }
+
+        // 3. response type
+        guard case .some(let responseType) = single("response_type"), let responseType else {
+            return fail(.invalidRequest("response_type is missing or repeated"))
+        }
+        guard responseType == "code" else {
+            return fail(OAuthError(.unsupportedResponseType, "only response_type=code is supported"))
+        }
+        // 4. PKCE — OAuth 2.1 §4.1.1: S256 is mandatory here; "plain" is refused.
+        guard case .some(let challengeValue) = single("code_challenge"), let challenge = challengeValue else {
+            return fail(.invalidRequest("code_challenge is required (PKCE with S256)"))
+        }
+        guard case .some(let method) = single("code_challenge_method"), method == "S256" else {
+            return fail(.invalidRequest("code_challenge_method must be S256"))
+        }
+        // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is always 43 characters.
+        guard challenge.count == 43, Base64URL.decode(challenge)?.count == 32 else {
+            return fail(.invalidRequest("code_challenge is not a base64url SHA-256 value"))
+        }
+        // 5. scope: unknown tokens are dropped; nothing left (or nothing asked) means the client's default.
+        guard case .some(let scopeValue) = single("scope") else { return fail(.invalidRequest("scope is repeated")) }
+        var scope = ScopeSet(scopeValue).narrowed(to: ScopeCatalog.names)
+        if scope.isEmpty { scope = client.defaultScope }
+        // 6. resource (RFC 8707 §2: "invalid_target … The requested resource is invalid, missing,
+        //    unknown, or malformed."). Absent means the MCP resource we serve.
+        let requestedResources = query["resource"] ?? []
+        for value in requestedResources {
+            guard let canonical = ResourceIdentifier(value) else {
+                return fail(OAuthError(.invalidTarget, "resource must be an absolute URI without a fragment"))
+            }
+            guard canonical == resource else {
+                return fail(OAuthError(.invalidTarget, "this server does not issue tokens for that resource"))
+            }
+        }
+        let prompts = Set((single("prompt") ?? nil)?.split(separator: " ").map(String.init) ?? [])
+        let request = AuthorizationRequest(
+            clientID: client.clientID, redirectURI: redirect.uri, state: redirect.state, codeChallenge: challenge,
+            scope: scope.description, resource: resource.value,
+            forceConsent: prompts.contains("consent"), forceLogin: prompts.contains("login"))
+        return .valid(request, client)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// The steps after a valid authorization request: sign in, consent, code. Shared by the
+/// authorize, login and consent endpoints so each decides the next page the same way.
+struct AuthorizationFlow: Sendable {
+    let env: AuthServerEnvironment
+    let pages: PageRenderer
+    let pendingRequests: PendingRequestStore
+    let sessions: SessionStore
+    let consents: ConsentStore
+
+    /// Shows login when there is no session, consent when it is needed, else issues the code.
+    func continueFlow(_ pending: PendingRequestStore.Pending, client: Client, sessionID: String?,
+                      context: AuthRequestContext) async throws -> Response {
+        let now = env.clock.now()
+        guard let user = try await sessions.user(sessionID: sessionID, now: now) else {
+            return loginPage(pending, client: client, username: nil, error: nil)
+        }
+        // A dynamically registered client always asks the first time; afterwards the remembered
+        // consent covers requests for no more scope than was granted.
+        let remembered = try await consents.hasConsent(
+            userID: user.id, clientID: client.clientID, scope: pending.request.scopeSet)
+        if remembered && !pending.request.forceConsent {
+            return try await issueCode(pending, user: user, recordConsent: false, context: context)
+        }
+        return consentPage(pending, client: client, user: user)
+    }
+
+    func loginPage(_ pending: PendingRequestStore.Pending, client: Client, username: String?, error: String?,
+                   status: HTTPResponse.Status = .ok) -> Response {
+        var values: [String: Any] = [
+            "title": "Sign in", "clientName": client.name ?? client.clientID,
+            "requestID": pending.id, "csrfToken": pending.csrfToken,
+        ]
+        if let username { values["username"] = username }
+        if let error { values["errorMessage"] = error }
+        return pages.render("login", status: status, values)
+    }
+
+    func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User) -> Response {
+        let redirect = URLComponents(string: pending.request.redirectURI)
+        let host = redirect?.host.map { h in redirect?.port.map { "\(h):\($0)" } ?? h } ?? (redirect?.scheme ?? "")
+        let scopes = pending.request.scopeSet.tokens.map { ["name": $0, "text": ScopeCatalog.consentText(for: $0)] }
+        var values: [String: Any] = [
+            "title": "Allow access", "clientName": client.name ?? client.clientID, "username": user.username,
+            "scopes": scopes, "redirectHost": host, "requestID": pending.id, "csrfToken": pending.csrfToken,
+        ]
+        if HTTPURL.isLoopbackHost(redirect?.host ?? "") { values["loopbackWarning"] = true }
+        if let uri = client.clientURI { values["clientURI"] = uri }
+        if client.registrationKind == "dynamic" { values["dynamicallyRegistered"] = true }
+        return pages.render("consent", values)
+    }
+
+    /// Issues the code in one transaction with the consent record and the request's deletion,
+    /// so a request can be completed once only.
+    func issueCode(_ pending: PendingRequestStore.Pending, user: User, recordConsent: Bool,
+                   context: AuthRequestContext) async throws -> Response {
+        let request = pending.request
+        let now = env.clock.now()
+        let lifetime = TimeInterval(env.configuration.authorizationCodeLifetime)
+        let pendingRequests = self.pendingRequests
+        let code: String? = try await env.database.transaction { connection in
+            guard try await pendingRequests.consume(id: pending.id, connection: connection) else { return nil }
+            if recordConsent {
+                try await ConsentStore.record(userID: user.id, clientID: request.clientID, scope: request.scopeSet,
+                                              connection: connection)
+                try await AuditLog.record(.consentGranted, username: user.username, clientID: request.clientID,
+                                          remoteAddress: context.peerAddress, detail: ["scope": request.scope],
+                                          connection: connection)
+            }
+            return try await AuthorizationCodeStore.issue(
+                for: request, userID: user.id, lifetime: lifetime, now: now, connection: connection)
+        }
+        guard let code else {
+            return pages.errorPage(OAuthErrorLike(code: "invalid_request", message: "This sign-in request was already completed."))
+        }
+        return Self.redirect(to: request.redirect.success(code: code, issuer: env.issuer))
+    }
+
+    /// 303 so that a POSTed form turns into a GET at the client's redirect URI.
+    static func redirect(to location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    func cookie(name: String, value: String, maxAge: Int) -> Cookie {
+        Cookie(name: name, value: value, maxAge: maxAge, path: "/",
+               secure: env.configuration.issuerIsHTTPS, httpOnly: true, sameSite: .lax)
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// `GET /authorize` (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1): validates the request in the order
+/// `AuthorizeValidator` lists, parks it while the person signs in and consents, and — when they
+/// already have a session and a remembered consent — answers with the code straight away.
+struct AuthorizeEndpoint: Sendable {
+    let env: AuthServerEnvironment
+    let flow: AuthorizationFlow
+
+    func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        var query: [String: [String]] = [:]
+        for (name, value) in request.uri.queryParameters {
+            query[String(name), default: []].append(String(value))
+        }
+        let validator = AuthorizeValidator(clients: env.clients, resource: env.configuration.resource)
+        switch try await validator.validate(query) {
+        case .errorPage(let error):
+            context.logger.info("authorize refused on our own page", metadata: ["error": "\(error.code)"])
+            return flow.pages.errorPage(OAuthErrorLike(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))
+        case .errorRedirect(let redirect, let error):
+            return AuthorizationFlow.redirect(to: redirect.error(error, issuer: env.issuer))
+        case .valid(let authorization, let client):
+            let now = env.clock.now()
+            let (pending, binding) = try await flow.pendingRequests.create(authorization, now: now)
+            var response = try await flow.continueFlow(
+                pending, client: client, sessionID: authorization.forceLogin ? nil : request.cookies["gh_session"]?.value,
+                context: context)
+            response.setCookie(flow.cookie(name: "gh_flow", value: binding, maxAge: Int(PendingRequestStore.lifetime)))
+            return response
+        }
+    }
+}

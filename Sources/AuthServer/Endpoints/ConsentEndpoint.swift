@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// `POST /consent`: the person's decision. Allow issues the code; Deny sends
+/// `access_denied` to the client (RFC 6749 §4.1.2.1), both to the validated redirect URI.
+struct ConsentEndpoint: Sendable {
+    let env: AuthServerEnvironment
+    let flow: AuthorizationFlow
+
+    func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        let form = try await FormBody(request: request, context: context)
+        let now = env.clock.now()
+        guard let requestID = try form.single("request"),
+              let pending = try await flow.pendingRequests.find(
+                id: requestID, browserBinding: request.cookies["gh_flow"]?.value, now: now),
+              let csrf = try form.single("csrf"), constantTimeEquals(Array(csrf.utf8), Array(pending.csrfToken.utf8))
+        else {
+            return flow.pages.errorPage(OAuthErrorLike(
+                code: "invalid_request",
+                message: "This consent form has expired or was not opened in this browser. Start again from the app."))
+        }
+        guard let user = try await flow.sessions.user(sessionID: request.cookies["gh_session"]?.value, now: now) else {
+            guard let client = try await env.clients.find(pending.request.clientID) else {
+                return flow.pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered."))
+            }
+            return flow.loginPage(pending, client: client, username: nil, error: "Your session ended. Sign in again.")
+        }
+        switch try form.single("decision") {
+        case "approve":
+            return try await flow.issueCode(pending, user: user, recordConsent: true, context: context)
+        case "deny":
+            let pendingRequests = flow.pendingRequests
+            _ = try await env.database.transaction { connection in
+                try await pendingRequests.consume(id: pending.id, connection: connection)
+            }
+            await env.audit.record(.consentDenied, username: user.username, clientID: pending.request.clientID,
+                                   remoteAddress: context.peerAddress)
+            let denied = OAuthError(.accessDenied, "the user denied the request")
+            return AuthorizationFlow.redirect(to: pending.request.redirect.error(denied, issuer: env.issuer))
+        default:
+            throw OAuthError.invalidRequest("decision must be approve or deny")
+        }
+    }
+}

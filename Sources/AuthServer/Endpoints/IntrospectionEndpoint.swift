@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PostgresNIO
+import Shared
+
+/// `POST /introspect` (RFC 7662), for confidential clients only.
+///
+/// RFC 7662 §2.2: "If the introspection call is properly authorized but the token is not active,
+/// does not exist on this server, or the protected resource is not allowed to introspect this
+/// particular token, then the authorization server MUST return an introspection response with
+/// the "active" field set to false."
+struct IntrospectionEndpoint: Sendable {
+    let env: AuthServerEnvironment
+    let authenticator: ClientAuthenticator
+
+    struct Answer: Encodable {
+        var active: Bool
+        var scope: String?
+        var client_id: String?
+        var sub: String?
+        var aud: String?
+        var iss: String?
+        var exp: Int?
+        var iat: Int?
+        var jti: String?
+        var token_type: String?
+    }
+
+    func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        let form = try await FormBody(request: request, context: context)
+        let client = try await authenticator.authenticate(request, form: form)
+        guard !client.isPublic else {
+            throw OAuthError.invalidClient("introspection is for confidential clients")
+        }
+        let token = try form.required("token")
+        let answer = token.split(separator: ".").count == 3
+            ? try await introspectAccessToken(token) : try await introspectRefreshToken(token, client: client)
+        return try TokenEndpoint.json(answer)
+    }
+
+    private func introspectAccessToken(_ token: String) async throws -> Answer {
+        let inactive = Answer(active: false)
+        guard let parsed = try? JWTParser.parse(token, expectedType: "at+jwt"),
+              let claims = try? parsed.decodePayload(AccessTokenClaims.self) else { return inactive }
+        let keys = try await env.keys.publishedKeys()
+        guard let jwk = keys.first(where: { $0.kid == parsed.header.kid }), let key = try? RSAKey(publicJWK: jwk),
+              (try? parsed.verifySignature(with: key)) != nil,
+              (try? claims.validate(issuer: env.issuer, audience: env.configuration.resource.value,
+                                    now: env.clock.seconds, leeway: 0)) != nil
+        else { return inactive }
+        let revoked = try await env.database.query("SELECT 1 FROM revoked_access_tokens WHERE jti = \(claims.jti)")
+        guard revoked.isEmpty else { return inactive }
+        return Answer(active: true, scope: claims.scope, client_id: claims.client_id, sub: claims.sub,
+                      aud: claims.aud.values.first, iss: claims.iss, exp: claims.exp, iat: claims.iat, jti: claims.jti,
+                      token_type: "Bearer")
+    }
+
+    /// A refresh token is described only to the client it was issued to.
+    private func introspectRefreshToken(_ token: String, client: Client) async throws -> Answer {
+        let rows = try await env.database.query("""
+            SELECT r.scope, f.client_id, f.user_id, f.resource, r.expires_at, r.created_at
+            FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
+            WHERE r.token_hash = \(ByteBuffer(bytes: Digest.sha256(token))) AND r.rotated_at IS NULL
+              AND f.revoked_at IS NULL AND r.expires_at > \(env.clock.now()) AND f.client_id = \(client.clientID)
+            """)
+        guard let row = rows.first else { return Answer(active: false) }
+        let (scope, clientID, userID, resource, expires, created) = try row.decode((String, String, UUID, String, Date, Date).self)
+        return Answer(active: true, scope: scope, client_id: clientID, sub: userID.uuidString.lowercased(), aud: resource,
+                      iss: env.issuer, exp: Int(expires.timeIntervalSince1970), iat: Int(created.timeIntervalSince1970),
+                      jti: nil, token_type: "refresh_token")
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Shared
+
+/// `POST /login`: the sign-in form. Checks, in order: the pending request belongs to this
+/// browser and the CSRF token matches; the account and the address are not throttled; the
+/// password is right. Then it starts a session and moves on to consent.
+struct LoginEndpoint: Sendable {
+    let env: AuthServerEnvironment
+    let flow: AuthorizationFlow
+
+    func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        let form = try await FormBody(request: request, context: context)
+        let now = env.clock.now()
+        guard let requestID = try form.single("request"),
+              let pending = try await flow.pendingRequests.find(
+                id: requestID, browserBinding: request.cookies["gh_flow"]?.value, now: now),
+              let csrf = try form.single("csrf"), constantTimeEquals(Array(csrf.utf8), Array(pending.csrfToken.utf8))
+        else {
+            return flow.pages.errorPage(OAuthErrorLike(
+                code: "invalid_request",
+                message: "This sign-in form has expired or was not opened in this browser. Start again from the app."))
+        }
+        guard let client = try await env.clients.find(pending.request.clientID) else {
+            return flow.pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered."))
+        }
+        let username = (try form.single("username") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let password = try form.single("password") ?? ""
+        let address = clientAddress(request, context: context)
+
+        if case .throttled(let retryAfter) = try await env.throttle.check(username: username, remoteAddress: address, now: now) {
+            var response = flow.loginPage(pending, client: client, username: username,
+                                          error: "Too many failed attempts. Try again in \(max(1, retryAfter / 60)) minute(s).",
+                                          status: .tooManyRequests)
+            response.headers[HTTPField.Name.retryAfter] = String(retryAfter)
+            return response
+        }
+        guard !username.isEmpty, !password.isEmpty,
+              let user = try await env.users.authenticate(username: username, password: password)
+        else {
+            env.metrics.loginFailures.increment()
+            await env.audit.record(.loginFailed, outcome: .failure, username: username.isEmpty ? nil : String(username.prefix(64)),
+                                   clientID: client.clientID, remoteAddress: address)
+            return flow.loginPage(pending, client: client, username: username,
+                                  error: "That username and password don't match.", status: .unauthorized)
+        }
+        await env.audit.record(.login, username: user.username, clientID: client.clientID, remoteAddress: address)
+        let sessionID = try await flow.sessions.create(userID: user.id, now: now)
+        var response = try await flow.continueFlow(pending, client: client, sessionID: sessionID, context: context)
+        response.setCookie(flow.cookie(name: "gh_session", value: sessionID, maxAge: env.configuration.loginSessionLifetime))
+        return response
+    }
+
+    /// The peer address, or the first `X-Forwarded-For` hop when the operator says a trusted
+    /// proxy sits in front (GATEHOUSE_TRUST_FORWARDED_FOR).
+    private func clientAddress(_ request: Request, context: AuthRequestContext) -> String {
+        if env.configuration.trustForwardedFor,
+           let forwarded = request.headers[.xForwardedFor]?.split(separator: ",").first {
+            return forwarded.trimmingCharacters(in: CharacterSet.whitespaces)
+        }
+        return context.peerAddress
+    }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Shared
+
+/// RFC 8414 authorization-server metadata, served at `/.well-known/oauth-authorization-server`
+/// and, identically, at `/.well-known/openid-configuration` (MCP 2025-11-25 clients try both).
+/// For an issuer with a path, RFC 8414 §3.1 inserts the well-known segment before the path, and
+/// OIDC appends it; both variants are routed by `buildAuthServer`.
+struct MetadataEndpoint: Sendable {
+    let document: ByteBuffer
+
+    init(env: AuthServerEnvironment) throws {
+        let metadata: [String: Any] = [
+            "issuer": env.issuer,
+            "authorization_endpoint": env.endpoint("/authorize"),
+            "token_endpoint": env.endpoint("/token"),
+            "registration_endpoint": env.endpoint("/register"),
+            "jwks_uri": env.endpoint("/jwks.json"),
+            "revocation_endpoint": env.endpoint("/revoke"),
+            "introspection_endpoint": env.endpoint("/introspect"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": Client.AuthMethod.allCases.map(\.rawValue),
+            "revocation_endpoint_auth_methods_supported": Client.AuthMethod.allCases.map(\.rawValue),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "scopes_supported": ScopeCatalog.names,
+            "authorization_response_iss_parameter_supported": true,
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "resource_indicators_supported": true,
+        ]
+        document = ByteBuffer(bytes: try JSONSerialization.data(
+            withJSONObject: metadata, options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]))
+    }
+
+    func handle(_ request: Request, context: AuthRequestContext) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=3600"],
+                 body: .init(byteBuffer: document))
+    }
+}
+
+/// `GET /jwks.json`: every key a valid token may be signed with, plus the next one.
+struct JWKSEndpoint: Sendable {
+    let keys: SigningKeyStore
+    /// Resource servers cache the set this long; a rotation publishes the new key earlier than that.
+    static let maxAge = 300
+
+    func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        let set = JWKS(keys: try await keys.publishedKeys())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: .ok,
+                        headers: [.contentType: "application/json", .cacheControl: "public, max-age=\(Self.maxAge)"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(set))))
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Shared
+
+/// `POST /register`: dynamic client registration (RFC 7591), open to anyone, as MCP clients expect.
+///
+/// RFC 7591 §3.2.1: the response echoes the registered metadata; a `client_secret` is returned
+/// once, for confidential clients only, and stored only as a hash. A client that asks for `none`
+/// gets no secret (a secret would make some SDKs switch to Basic auth).
+struct RegistrationEndpoint: Sendable {
+    let env: AuthServerEnvironment
+
+    struct Answer: Encodable {
+        var client_id: String
+        var client_secret: String?
+        var client_id_issued_at: Int
+        var client_secret_expires_at: Int?
+        var client_name: String?
+        var client_uri: String?
+        var redirect_uris: [String]
+        var grant_types: [String]
+        var response_types: [String]
+        var token_endpoint_auth_method: String
+        var scope: String
+        var application_type: String
+    }
+
+    func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: ClientRegistrationRequest.maxBodyBytes) } catch {
+            throw OAuthError(.invalidClientMetadata, status: .contentTooLarge, "the registration body is too large")
+        }
+        let registration = try ClientRegistrationRequest(json: Array(buffer: body))
+        let now = env.clock.now()
+        let secret = registration.authMethod == .none ? nil : SecureRandom.token()
+        let client = Client(
+            clientID: SecureRandom.token(byteCount: 18), authMethod: registration.authMethod,
+            secretHash: secret.map { Digest.sha256($0) }, name: registration.name, clientURI: registration.clientURI,
+            redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scope: registration.scope,
+            applicationType: registration.applicationType, registrationKind: "dynamic", createdAt: now)
+        try await env.clients.insert(client)
+        env.metrics.registrations.increment()
+        await env.audit.record(.clientRegistered, clientID: client.clientID, remoteAddress: context.peerAddress,
+                               detail: ["client_name": String((client.name ?? "").prefix(100)),
+                                        "redirect_uris": client.redirectURIs.joined(separator: " ").prefix(500).description])
+        let answer = Answer(
+            client_id: client.clientID, client_secret: secret, client_id_issued_at: Int(now.timeIntervalSince1970),
+            client_secret_expires_at: secret == nil ? nil : 0, client_name: client.name, client_uri: client.clientURI,
+            redirect_uris: client.redirectURIs, grant_types: client.grantTypes, response_types: ["code"],
+            token_endpoint_auth_method: client.authMethod.rawValue, scope: client.defaultScope.description,
+            application_type: client.applicationType)
+        return try TokenEndpoint.json(answer, status: .created)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import Shared
+
+/// `grant_type=authorization_code` (OAuth 2.1 §4.1.3).
+///
+/// "The authorization server MUST … ensure that the authorization code was issued to the
+/// authenticated confidential client, or … to the client_id in the request; verify that the
+/// authorization code is valid; verify that the code_verifier parameter is present … ; ensure
+/// that the redirect_uri parameter is present if the redirect_uri parameter was included in the
+/// initial authorization request … and if included ensure that their values are identical."
+/// And §4.1.2: "If an authorization code is used more than once, the authorization server MUST
+/// deny the request and SHOULD revoke (when possible) all access tokens and refresh tokens
+/// previously issued based on that authorization code."
+struct AuthorizationCodeGrant: Grant {
+    static let grantType = "authorization_code"
+    let env: AuthServerEnvironment
+
+    private enum Outcome: Sendable {
+        case issued(TokenResponse)
+        case refused(OAuthError)
+    }
+
+    func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
+        let code = try form.required("code")
+        let verifier = try form.single("code_verifier")
+        let redirectURI = try form.single("redirect_uri")
+        let signer = try await env.keys.currentSigner()
+        let now = env.clock.now()
+        let env = self.env
+        let outcome: Outcome = try await env.database.transaction { connection in
+            let rows = try await connection.query("""
+                SELECT client_id, user_id, redirect_uri, code_challenge, scope, resource, expires_at, consumed_at, family_id
+                FROM authorization_codes WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code))) FOR UPDATE
+                """, logger: connection.logger)
+            var found: (String, UUID, String, String, String, String, Date, Date?, UUID?)?
+            for try await row in rows.decode((String, UUID, String, String, String, String, Date, Date?, UUID?).self) { found = row }
+            guard let (codeClient, userID, codeRedirect, challenge, scope, resource, expiresAt, consumedAt, familyID) = found else {
+                return .refused(.invalidGrant("the authorization code is invalid"))
+            }
+            guard codeClient == client.clientID else { return .refused(.invalidGrant("the code was issued to another client")) }
+            if consumedAt != nil {
+                if let familyID {
+                    try await TokenRevocation.revokeFamily(familyID, reason: "authorization code replayed", connection: connection)
+                }
+                try await AuditLog.record(.codeReplayDetected, outcome: .failure, clientID: client.clientID,
+                                          remoteAddress: context.peerAddress, connection: connection)
+                env.metrics.codeReplayDetected.increment()
+                return .refused(.invalidGrant("the authorization code was already used"))
+            }
+            // Any further failure also burns the code: a verifier cannot be guessed by retrying.
+            _ = try await connection.query(
+                "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code)))",
+                logger: connection.logger)
+            guard expiresAt > now else { return .refused(.invalidGrant("the authorization code has expired")) }
+            guard let redirectURI, redirectURI == codeRedirect else {
+                return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
+            }
+            guard let verifier else { return .refused(.invalidGrant("code_verifier is required")) }
+            guard isValidCodeVerifier(verifier), Base64URL.encode(Digest.sha256(verifier)) == challenge else {
+                return .refused(.invalidGrant("code_verifier does not match the code_challenge"))
+            }
+            do { try checkRequestedResource(form, grantedResource: resource) } catch let error as OAuthError {
+                return .refused(error)
+            }
+            let family = UUID()
+            _ = try await connection.query("""
+                INSERT INTO token_families (id, client_id, user_id, scope, resource) VALUES (\(family), \(client.clientID), \(userID), \(scope), \(resource))
+                """, logger: connection.logger)
+            _ = try await connection.query(
+                "UPDATE authorization_codes SET family_id = \(family) WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code)))",
+                logger: connection.logger)
+            let scopeSet = ScopeSet(scope)
+            let access = try await env.tokens.accessToken(
+                signer: signer, subject: userID, clientID: client.clientID, scope: scopeSet, resource: resource,
+                familyID: family, now: now, connection: connection)
+            // Refresh tokens go to every client, even one that did not register the grant: the
+            // Swift SDK registers without it and refreshes anyway.
+            let refresh = try await env.tokens.refreshToken(
+                familyID: family, scope: scopeSet,
+                expiresAt: now.addingTimeInterval(TimeInterval(env.configuration.refreshTokenLifetime)), connection: connection)
+            return .issued(TokenResponse(access_token: access, token_type: "Bearer",
+                                         expires_in: env.configuration.accessTokenLifetime, refresh_token: refresh, scope: scope))
+        }
+        switch outcome {
+        case .issued(let response):
+            env.metrics.accessTokensIssued.increment()
+            return response
+        case .refused(let error):
+            throw error
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Shared
+
+/// A client as Gatehouse stores it.
+struct Client: Sendable {
+    enum AuthMethod: String, Sendable, CaseIterable {
+        case none
+        case clientSecretBasic = "client_secret_basic"
+        case clientSecretPost = "client_secret_post"
+    }
+
+    var clientID: String
+    var authMethod: AuthMethod
+    var secretHash: [UInt8]?
+    var name: String?
+    var clientURI: String?
+    var redirectURIs: [String]
+    var grantTypes: [String]
+    /// The scopes it registered for, narrowed to what we know; empty means every known scope.
+    var scope: ScopeSet
+    var applicationType: String
+    var registrationKind: String
+    var createdAt: Date
+
+    var isPublic: Bool { authMethod == .none }
+
+    /// Scope used when an authorization request has none (ChatGPT reconnects without one).
+    var defaultScope: ScopeSet { scope.isEmpty ? ScopeSet(tokens: ScopeCatalog.names) : scope }
+}
+
+/// An RFC 7591 registration request, validated field by field.
+struct ClientRegistrationRequest {
+    static let maxBodyBytes = 64 * 1024
+    static let maxFieldLength = 2000
+    static let maxRedirectURIs = 20
+
+    let redirectURIs: [String]
+    let authMethod: Client.AuthMethod
+    let grantTypes: [String]
+    let scope: ScopeSet
+    let name: String?
+    let clientURI: String?
+    let applicationType: String
+
+    /// Parses the JSON body. Every violation is the RFC 7591 §3.2.2 error, never a 500.
+    init(json body: [UInt8]) throws(OAuthError) {
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)), let object = parsed as? [String: Any] else {
+            throw OAuthError(.invalidClientMetadata, "the body must be a JSON object")
+        }
+        func string(_ key: String) throws(OAuthError) -> String? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let text = value as? String else { throw OAuthError(.invalidClientMetadata, "\(key) must be a string") }
+            guard text.count <= Self.maxFieldLength else { throw OAuthError(.invalidClientMetadata, "\(key) is too long") }
+            return text
+        }
+        func strings(_ key: String) throws(OAuthError) -> [String]? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let list = value as? [Any], list.allSatisfy({ $0 is String }) else {
+                throw OAuthError(.invalidClientMetadata, "\(key) must be an array of strings")
+            }
+            return list.compactMap { $0 as? String }
+        }
+
+        guard let uris = try strings("redirect_uris"), !uris.isEmpty else {
+            throw OAuthError(.invalidRedirectURI, "redirect_uris must be a non-empty array")
+        }
+        guard uris.count <= Self.maxRedirectURIs else { throw OAuthError(.invalidRedirectURI, "too many redirect_uris") }
+        for uri in uris {
+            if let problem = RedirectURIPolicy.validate(uri) { throw OAuthError(.invalidRedirectURI, problem) }
+        }
+        redirectURIs = uris
+
+        // RFC 7591 §2: "If unspecified or omitted, the default is client_secret_basic".
+        let methodText = try string("token_endpoint_auth_method") ?? Client.AuthMethod.clientSecretBasic.rawValue
+        guard let method = Client.AuthMethod(rawValue: methodText) else {
+            throw OAuthError(.invalidClientMetadata, "token_endpoint_auth_method must be one of none, client_secret_basic, client_secret_post")
+        }
+        authMethod = method
+
+        let grants = try strings("grant_types") ?? ["authorization_code"]
+        let supportedGrants: Set<String> = ["authorization_code", "refresh_token"]
+        guard !grants.isEmpty, grants.allSatisfy(supportedGrants.contains) else {
+            throw OAuthError(.invalidClientMetadata, "grant_types may contain only authorization_code and refresh_token")
+        }
+        guard grants.contains("authorization_code") else {
+            throw OAuthError(.invalidClientMetadata, "grant_types must include authorization_code")
+        }
+        grantTypes = grants
+        if let responseTypes = try strings("response_types"), responseTypes != ["code"] {
+            throw OAuthError(.invalidClientMetadata, "response_types must be [\"code\"]")
+        }
+        // Unknown scopes are narrowed away, not fatal: Claude registers `scope: "mcp"`.
+        scope = ScopeSet(try string("scope")).narrowed(to: ScopeCatalog.names)
+        name = try string("client_name")
+        if let uri = try string("client_uri") {
+            guard let parts = URLComponents(string: uri), ["https", "http"].contains(parts.scheme?.lowercased() ?? "") else {
+                throw OAuthError(.invalidClientMetadata, "client_uri must be an http(s) URL")
+            }
+            clientURI = uri
+        } else {
+            clientURI = nil
+        }
+        let appType = try string("application_type") ?? "web"
+        guard appType == "web" || appType == "native" else {
+            throw OAuthError(.invalidClientMetadata, "application_type must be web or native")
+        }
+        applicationType = appType
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import Shared
+
+/// A signing key as stored: public JWK, private key sealed under the key-encryption key.
+struct SigningKeyRecord: Sendable {
+    let kid: String
+    let publicJWK: JWK
+    let signsFrom: Date
+    let retiredAt: Date?
+    let unpublishAfter: Date?
+    let createdAt: Date
+}
+
+/// The RS256 keys, kept in PostgreSQL so that every replica signs with and publishes the same set.
+///
+/// Rotation rule: a new key is published in the JWKS `prepublish` seconds before it starts to
+/// sign, so resource servers have it cached before the first token; the key it replaces stops
+/// signing at that moment and stays published until every token it signed has expired.
+actor SigningKeyStore {
+    struct Signer: Sendable {
+        let kid: String
+        let key: RSAKey
+    }
+
+    private let database: Database
+    private let kek: KeyEncryptionKey
+    private let bits: Int
+    private let accessTokenLifetime: Int
+    private let prepublishSeconds: Int
+    private let clock: Clock
+    private let logger: Logger
+    /// Replicas see another replica's rotation within this many seconds.
+    private let reloadInterval: TimeInterval = 10
+
+    private var records: [SigningKeyRecord] = []
+    private var privateKeys: [String: RSAKey] = [:]
+    private var loadedAt: Date?
+
+    init(database: Database, kek: KeyEncryptionKey, bits: Int, accessTokenLifetime: Int,
+         prepublishSeconds: Int, clock: Clock, logger: Logger) {
+        self.database = database
+        self.kek = kek
+        self.bits = bits
+        self.accessTokenLifetime = accessTokenLifetime
+        self.prepublishSeconds = prepublishSeconds
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Creates the first key when there is none (under an advisory lock: replicas may race).
+    func bootstrap() async throws {
+        try await database.transaction { [kek, bits] connection in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: connection.logger)
+            let rows = try await connection.query("SELECT count(*) FROM signing_keys", logger: connection.logger)
+            var count = 0
+            for try await (value) in rows.decode(Int.self) { count = value }
+            if count == 0 {
+                try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: Date())
+            }
+        }
+        try await reload()
+    }
+
+    /// Adds a key that starts signing after the pre-publication delay (or at once).
+    @discardableResult
+    func rotate(immediately: Bool = false) async throws -> String {
+        let now = clock.now()
+        let signsFrom = immediately ? now : now.addingTimeInterval(TimeInterval(prepublishSeconds))
+        // The key being replaced keeps verifying until the last token it signed expires.
+        let unpublishAfter = signsFrom.addingTimeInterval(TimeInterval(accessTokenLifetime + 60))
+        let kid = try await database.transaction { [kek, bits] connection in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: connection.logger)
+            _ = try await connection.query("""
+                UPDATE signing_keys SET retired_at = \(signsFrom), unpublish_after = \(unpublishAfter)
+                WHERE retired_at IS NULL
+                """, logger: connection.logger)
+            return try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: signsFrom)
+        }
+        try await reload()
+        return kid
+    }
+
+    /// The key to sign with now.
+    func currentSigner() async throws -> Signer {
+        try await reloadIfStale()
+        let now = clock.now()
+        let candidates = records
+            .filter { $0.signsFrom <= now && ($0.retiredAt.map { $0 > now } ?? true) }
+            .sorted { $0.signsFrom > $1.signsFrom }
+        guard let record = candidates.first else {
+            throw OAuthError.temporarilyUnavailable(debug: "no signing key is active")
+        }
+        if let key = privateKeys[record.kid] { return Signer(kid: record.kid, key: key) }
+        let key = try await loadPrivateKey(kid: record.kid)
+        privateKeys[record.kid] = key
+        return Signer(kid: record.kid, key: key)
+    }
+
+    /// Every key a token in circulation may have been signed with, plus the next one.
+    func publishedKeys() async throws -> [JWK] {
+        try await reloadIfStale()
+        let now = clock.now()
+        return records.filter { $0.unpublishAfter.map { $0 > now } ?? true }.map(\.publicJWK)
+    }
+
+    func allRecords() async throws -> [SigningKeyRecord] {
+        try await reload()
+        return records
+    }
+
+    var isLoaded: Bool { !records.isEmpty }
+
+    private func reloadIfStale() async throws {
+        if let loadedAt, clock.now().timeIntervalSince(loadedAt) < reloadInterval { return }
+        try await reload()
+    }
+
+    func reload() async throws {
+        let rows = try await database.query("""
+            SELECT kid, public_jwk::text, signs_from, retired_at, unpublish_after, created_at
+            FROM signing_keys ORDER BY signs_from
+            """)
+        var loaded: [SigningKeyRecord] = []
+        for row in rows {
+            let (kid, jwkText, signsFrom, retiredAt, unpublishAfter, createdAt) =
+                try row.decode((String, String, Date, Date?, Date?, Date).self)
+            let jwk = try JSONDecoder().decode(JWK.self, from: Data(jwkText.utf8))
+            loaded.append(SigningKeyRecord(kid: kid, publicJWK: jwk, signsFrom: signsFrom, retiredAt: retiredAt,
+                                           unpublishAfter: unpublishAfter, createdAt: createdAt))
+        }
+        records = loaded
+        loadedAt = clock.now()
+    }
+
+    private func loadPrivateKey(kid: String) async throws -> RSAKey {
+        let rows = try await database.query("SELECT private_key_sealed, kek_fingerprint FROM signing_keys WHERE kid = \(kid)")
+        guard let row = rows.first else { throw OAuthError.serverError(debug: "signing key \(kid) vanished") }
+        let (sealed, fingerprint) = try row.decode((ByteBuffer, String).self)
+        guard fingerprint == kek.fingerprint else {
+            throw SigningKeyError.wrongKeyEncryptionKey(kid: kid, expected: fingerprint, actual: kek.fingerprint)
+        }
+        let der = try kek.open(Array(buffer: sealed), associatedData: Array(kid.utf8))
+        return try RSAKey(privateKeyDER: der)
+    }
+
+    @discardableResult
+    private static func insertNewKey(_ connection: PostgresConnection, kek: KeyEncryptionKey, bits: Int,
+                                     signsFrom: Date) async throws -> String {
+        let key = try RSAKey.generate(bits: bits)
+        let jwk = try key.publicJWK()
+        let kid = try key.thumbprint()
+        // The kid is bound into the ciphertext, so a sealed key cannot be swapped onto another row.
+        let sealed = try kek.seal(try key.privateKeyDER(), associatedData: Array(kid.utf8))
+        let jwkText = String(decoding: try JSONEncoder().encode(jwk), as: UTF8.self)
+        _ = try await connection.query("""
+            INSERT INTO signing_keys (kid, public_jwk, private_key_sealed, kek_fingerprint, signs_from)
+            VALUES (\(kid), \(jwkText)::jsonb, \(ByteBuffer(bytes: sealed)), \(kek.fingerprint), \(signsFrom))
+            """, logger: connection.logger)
+        return kid
+    }
+
+    static let lockKey: Int64 = 0x6B65_7973  // "keys"
+}
+
+enum SigningKeyError: Error, CustomStringConvertible {
+    case wrongKeyEncryptionKey(kid: String, expected: String, actual: String)
+    var description: String {
+        switch self {
+        case .wrongKeyEncryptionKey(let kid, let expected, let actual):
+            return "signing key \(kid) was sealed with key-encryption key \(expected), but the configured key is \(actual): check GATEHOUSE_KEK / GATEHOUSE_KEK_FILE"
+        }
+    }
+}
