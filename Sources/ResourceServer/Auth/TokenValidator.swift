@@ -1,0 +1,69 @@
+import Foundation
+import Shared
+
+/// The database or feed could not say whether a token is revoked: answer 503, never "valid".
+struct RevocationStatusUnavailable: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { "revocation status unavailable: \(String(reflecting: underlying))" }
+}
+
+/// Validates RFC 9068 JWT access tokens issued by our authorization server for this resource.
+///
+/// MCP authorization (2025-06-18, Token Handling): "MCP servers MUST validate access tokens as
+/// described in OAuth 2.1 Section 5.2" and "MUST validate that access tokens were issued specifically
+/// for them as the intended audience". RFC 9068 §4 lists the checks, in the order done here:
+/// `typ` is `at+jwt`, the algorithm is the one we expect (RS256, pinned, never read from the token),
+/// the signature verifies with the AS key named by `kid`, `iss` matches exactly, `aud` contains our
+/// resource, and the current time is before `exp` (and after `nbf`), with a 30 s leeway for clock skew.
+/// Revocation is checked last and on every request, including cache hits.
+struct TokenValidator: Sendable {
+    let issuer: String
+    let audience: String
+    let keys: JWKSCache
+    let revocations: RevocationFeed
+    let cache: ValidatedTokenCache
+    let now: @Sendable () -> Date
+    var leeway = 30
+
+    static let accessTokenType = "at+jwt"
+
+    /// Throws `TokenRejection` (answer 401) or `RevocationStatusUnavailable` (answer 503).
+    func validate(_ token: String) async throws -> VerifiedIdentity {
+        let seconds = Int(now().timeIntervalSince1970)
+        let cacheKey = ValidatedTokenCache.key(for: token)
+        let identity: VerifiedIdentity
+        if let cached = cache.identity(forKey: cacheKey, now: seconds, leeway: leeway) {
+            identity = cached
+        } else {
+            let claims: AccessTokenClaims
+            do {
+                claims = try await verify(token, now: seconds)
+            } catch {
+                throw TokenRejection.invalidToken(error)
+            }
+            identity = VerifiedIdentity(subject: claims.sub, clientID: claims.client_id,
+                                        scopes: ScopeSet(claims.scope), tokenID: claims.jti)
+            cache.insert(identity, expiresAt: claims.exp, forKey: cacheKey, now: seconds, leeway: leeway)
+        }
+        let revoked: Bool
+        do {
+            revoked = try await revocations.isRevoked(identity.tokenID)
+        } catch {
+            throw RevocationStatusUnavailable(underlying: error)
+        }
+        if revoked { throw TokenRejection.revoked }
+        return identity
+    }
+
+    private func verify(_ token: String, now seconds: Int) async throws(JWTError) -> AccessTokenClaims {
+        let parsed = try JWTParser.parse(token, expectedType: Self.accessTokenType)
+        // The parser guarantees a non-empty kid.
+        let key = try await keys.key(for: parsed.header.kid ?? "")
+        try parsed.verifySignature(with: key)
+        let claims = try parsed.decodePayload(AccessTokenClaims.self)
+        try claims.validate(issuer: issuer, audience: audience, now: seconds, leeway: leeway)
+        guard !claims.sub.isEmpty else { throw .missingClaim("sub") }
+        guard !claims.jti.isEmpty else { throw .missingClaim("jti") }
+        return claims
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Shared
+
+/// Every setting of the resource server, read once from the environment at start-up and validated
+/// there, so a bad value stops the process with one message naming the variable.
+struct ResourceServerConfiguration: Sendable {
+    var host: String
+    var port: Int
+    /// The canonical MCP endpoint URL: the PRM `resource`, and the value every token's `aud` must contain.
+    var resource: ResourceIdentifier
+    /// The authorization server's issuer, byte for byte as it appears in its metadata and in `iss`.
+    var issuer: String
+    /// Browser origins allowed to call `/mcp` (exact `scheme://host[:port]` strings).
+    var allowedOrigins: Set<String>
+    var resourceName: String
+    /// When nil the JWKS URL is discovered from the issuer's RFC 8414 metadata.
+    var jwksURI: String?
+    var logLevel: Logger.Level
+    var logFormat: Observability.LogFormat
+    var database: DatabaseConfiguration
+    /// Benchmarks only: every `/mcp` request runs as a fixed identity without a token.
+    var insecureDisableAuth: Bool
+
+    static let defaultResource = "http://localhost:8000/mcp"
+    static let defaultIssuer = "http://localhost:9000"
+    static let defaultAllowedOrigins = ["http://localhost:6274"]
+
+    init(environment: Environment) throws {
+        host = environment.string("GATEHOUSE_RS_HOST", default: "127.0.0.1")
+        port = try environment.int("GATEHOUSE_RS_PORT", default: 8000, range: 0...65535)
+        resource = try Self.resource(environment.string("GATEHOUSE_MCP_RESOURCE", default: Self.defaultResource))
+        let issuerText = environment.string("GATEHOUSE_ISSUER", default: Self.defaultIssuer)
+        issuer = try Self.issuer(issuerText)
+        allowedOrigins = Set(try environment.list("GATEHOUSE_ALLOWED_ORIGINS", default: Self.defaultAllowedOrigins)
+            .map(Self.origin))
+        resourceName = environment.string("GATEHOUSE_RESOURCE_NAME", default: "Gatehouse notes")
+        jwksURI = try environment.string("GATEHOUSE_JWKS_URI").map {
+            try HTTPURL.canonical($0, variable: "GATEHOUSE_JWKS_URI").string ?? $0
+        }
+        let level = environment.string("GATEHOUSE_LOG_LEVEL", default: "info").lowercased()
+        guard let parsedLevel = Logger.Level(rawValue: level) else {
+            throw ConfigurationError("GATEHOUSE_LOG_LEVEL", "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        logLevel = parsedLevel
+        let format = environment.string("GATEHOUSE_LOG_FORMAT", default: "text").lowercased()
+        guard let parsedFormat = Observability.LogFormat(rawValue: format) else {
+            throw ConfigurationError("GATEHOUSE_LOG_FORMAT", "\"\(format)\" is not one of text, json")
+        }
+        logFormat = parsedFormat
+        database = try DatabaseConfiguration(environment: environment)
+        insecureDisableAuth = try environment.bool("GATEHOUSE_INSECURE_DISABLE_AUTH", default: false)
+    }
+
+    /// MCP (Canonical Server URI): "Implementations SHOULD consistently use the canonical URI form".
+    /// We refuse a non-canonical setting rather than silently rewriting it, so the operator sees the
+    /// exact string the AS must put in `aud`.
+    static func resource(_ raw: String) throws -> ResourceIdentifier {
+        let variable = "GATEHOUSE_MCP_RESOURCE"
+        let parts = try HTTPURL.canonical(raw, variable: variable)
+        guard let resource = ResourceIdentifier(raw), resource.value == raw, parts.string == raw else {
+            throw ConfigurationError(variable, "\"\(raw)\" is not canonical (lowercase scheme and host, no default port, no trailing slash)")
+        }
+        return resource
+    }
+
+    /// RFC 8414 §3.3: the issuer in the metadata "MUST be identical to the issuer identifier value";
+    /// clients compare byte for byte, so the configured string must already be canonical.
+    static func issuer(_ raw: String) throws -> String {
+        let parts = try HTTPURL.canonical(raw, variable: "GATEHOUSE_ISSUER")
+        guard parts.string == raw else {
+            throw ConfigurationError("GATEHOUSE_ISSUER", "\"\(raw)\" is not canonical (lowercase scheme and host)")
+        }
+        return raw
+    }
+
+    /// RFC 6454 origins are `scheme://host[:port]`; browsers send them without a path or trailing slash.
+    static func origin(_ raw: String) throws -> String {
+        let variable = "GATEHOUSE_ALLOWED_ORIGINS"
+        guard let parts = URLComponents(string: raw), let scheme = parts.scheme, scheme == "http" || scheme == "https",
+              parts.host?.isEmpty == false, parts.path.isEmpty, parts.query == nil, parts.fragment == nil,
+              parts.user == nil
+        else { throw ConfigurationError(variable, "\"\(raw)\" is not an origin like https://app.example.com") }
+        return raw.lowercased()
+    }
+
+    /// The origin of the MCP resource (`scheme://host[:port]`), where the PRM documents live.
+    var resourceOrigin: String {
+        let parts = URLComponents(string: resource.value)!
+        var origin = URLComponents()
+        origin.scheme = parts.scheme
+        origin.host = parts.host
+        origin.port = parts.port
+        return origin.string!
+    }
+
+    /// The path the MCP endpoint is mounted at (`/mcp` by default).
+    var mcpPath: String {
+        let path = URLComponents(string: resource.value)!.path
+        return path.isEmpty ? "/" : path
+    }
+
+    /// RFC 9728 §3.1: the well-known URI is formed by "inserting a well-known URI string into the
+    /// protected resource's resource identifier between the host component and the path component".
+    var resourceMetadataURL: String {
+        resourceOrigin + ProtectedResourceMetadata.wellKnownPrefix + (mcpPath == "/" ? "" : mcpPath)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// The outer shape of one JSON-RPC message, checked before the MCP SDK sees it.
+///
+/// The SDK's stateless transport matches a response to its HTTP request by id; a message whose id it
+/// cannot read would leave the request waiting, and a batch is not valid in MCP since 2025-06-18
+/// ("the JSON-RPC batching support was removed"). Checking here turns all of those into a 400 with a
+/// JSON-RPC error, and tells the endpoint which tool a `tools/call` targets (for the scope check).
+struct JSONRPCEnvelope: Sendable {
+    enum Kind: Sendable, Equatable {
+        case request(method: String)
+        case notification(method: String)
+        case response
+    }
+
+    struct Invalid: Error, Sendable {
+        /// -32700 parse error or -32600 invalid request (JSON-RPC 2.0 §5.1).
+        let code: Int
+        let message: String
+    }
+
+    let kind: Kind
+    /// `params.name` of a `tools/call`.
+    let toolName: String?
+    /// `params.protocolVersion` of an `initialize`.
+    let requestedProtocolVersion: String?
+
+    var method: String? {
+        switch kind {
+        case .request(let method), .notification(let method): method
+        case .response: nil
+        }
+    }
+
+    static func parse(_ body: Data) throws(Invalid) -> JSONRPCEnvelope {
+        let message: Message
+        do {
+            message = try JSONDecoder().decode(Message.self, from: body)
+        } catch let error as Invalid {
+            throw error
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw Invalid(code: -32700, message: "Parse error: the body is not a JSON object")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw Invalid(code: -32600, message: "Invalid Request: expected one JSON-RPC object (batches are not supported)")
+        } catch {
+            throw Invalid(code: -32600, message: "Invalid Request: not a JSON-RPC 2.0 message")
+        }
+        guard message.jsonrpc == "2.0" else { throw Invalid(code: -32600, message: "Invalid Request: jsonrpc must be \"2.0\"") }
+        guard let method = message.method else {
+            guard message.hasID, message.hasResultOrError else {
+                throw Invalid(code: -32600, message: "Invalid Request: no method")
+            }
+            return JSONRPCEnvelope(kind: .response, toolName: nil, requestedProtocolVersion: nil)
+        }
+        guard !method.isEmpty else { throw Invalid(code: -32600, message: "Invalid Request: empty method") }
+        return JSONRPCEnvelope(
+            kind: message.hasID ? .request(method: method) : .notification(method: method),
+            toolName: method == "tools/call" ? message.params?.name : nil,
+            requestedProtocolVersion: method == "initialize" ? message.params?.protocolVersion : nil)
+    }
+
+    /// Decoded with `JSONDecoder`, like the SDK's own `Server`, so both agree on what an id is.
+    private struct Message: Decodable {
+        struct Params: Decodable {
+            var name: String?
+            var protocolVersion: String?
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                name = try? container.decodeIfPresent(String.self, forKey: .name)
+                protocolVersion = try? container.decodeIfPresent(String.self, forKey: .protocolVersion)
+            }
+
+            enum CodingKeys: String, CodingKey { case name, protocolVersion }
+        }
+
+        var jsonrpc: String?
+        var method: String?
+        var params: Params?
+        var hasID: Bool
+        var hasResultOrError: Bool
+
+        enum CodingKeys: String, CodingKey { case jsonrpc, method, params, id, result, error }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            jsonrpc = try container.decodeIfPresent(String.self, forKey: .jsonrpc)
+            method = try container.decodeIfPresent(String.self, forKey: .method)
+            // "params … MUST be an object" in MCP (JSON-RPC also allows arrays; no MCP method uses them).
+            params = try container.decodeIfPresent(Params.self, forKey: .params)
+            hasID = container.contains(.id)
+            if hasID { try Self.checkID(container) }
+            hasResultOrError = container.contains(.result) || container.contains(.error)
+        }
+
+        /// MCP (Basic, Requests): "Requests MUST include a string or integer ID" and "the ID MUST NOT be null".
+        private static func checkID(_ container: KeyedDecodingContainer<CodingKeys>) throws {
+            if let string = try? container.decode(String.self, forKey: .id), !string.isEmpty { return }
+            if (try? container.decode(Int.self, forKey: .id)) != nil { return }
+            throw Invalid(code: -32600, message: "Invalid Request: id must be a non-empty string or an integer")
+        }
+    }
+}

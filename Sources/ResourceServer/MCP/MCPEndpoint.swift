@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MCP
+import NIOFoundationCompat
+import Metrics
+import Shared
+
+/// `POST /mcp`: the Streamable HTTP transport, stateless. The checks run in this order, each
+/// answering on its own status code:
+///
+/// | check                         | failure                                   |
+/// |-------------------------------|-------------------------------------------|
+/// | Origin (CORSMiddleware)       | 403                                       |
+/// | MCP-Protocol-Version          | 400                                       |
+/// | bearer token                  | 401 + WWW-Authenticate (503 if revocation status is unknown) |
+/// | body is one JSON-RPC message  | 400 / 413                                 |
+/// | tools/call scope              | 403 insufficient_scope + WWW-Authenticate |
+/// | Accept / Content-Type (SDK)   | 406 / 415                                 |
+struct MCPEndpoint: Sendable {
+    enum Authentication: Sendable {
+        case bearer(TokenValidator)
+        /// GATEHOUSE_INSECURE_DISABLE_AUTH: benchmarks only.
+        case disabled(VerifiedIdentity)
+    }
+
+    let authentication: Authentication
+    let challenge: BearerChallenge
+    let server: MCPSessionlessServer
+    let tools: ToolCatalog
+
+    /// MCP transports: "If the server receives a request with an invalid or unsupported
+    /// MCP-Protocol-Version, it MUST respond with 400 Bad Request."
+    static let supportedProtocolVersions: Set<String> = ["2025-06-18", "2025-11-25"]
+    static let latestProtocolVersion = "2025-11-25"
+    static let maximumBodySize = 1 << 20
+
+    private let requests = Counter(label: "gatehouse_rs_mcp_requests_total")
+
+    init(authentication: Authentication, challenge: BearerChallenge, server: MCPSessionlessServer, tools: ToolCatalog) {
+        self.authentication = authentication
+        self.challenge = challenge
+        self.server = server
+        self.tools = tools
+    }
+
+    func addRoutes(to router: Router<some Hummingbird.RequestContext>, path: String) {
+        router.post(RouterPath(path)) { request, context in try await self.post(request, context: context) }
+        // "The server MUST either return Content-Type: text/event-stream in response to this HTTP GET,
+        // or else return HTTP 405 Method Not Allowed" — stateless, so no stream and no sessions to DELETE.
+        for method in [HTTPRequest.Method.get, .delete, .put, .patch] {
+            router.on(RouterPath(path), method: method) { _, _ in
+                JSONRPCErrorResponse.make(status: .methodNotAllowed, code: -32600, message: "Method Not Allowed",
+                                          headers: [.allow: "POST, OPTIONS"])
+            }
+        }
+    }
+
+    func post(_ request: Request, context: some Hummingbird.RequestContext) async throws -> Response {
+        requests.increment()
+        if let version = request.headers[.mcpProtocolVersion], !Self.supportedProtocolVersions.contains(version) {
+            return JSONRPCErrorResponse.make(
+                status: .badRequest, code: -32600,
+                message: "Bad Request: unsupported MCP-Protocol-Version; supported: \(Self.supportedProtocolVersions.sorted().joined(separator: ", "))")
+        }
+        let identity = try await authenticate(request, logger: context.logger)
+        let body = try await request.body.collect(upTo: Self.maximumBodySize)
+        var data = Data(buffer: body)
+        let envelope: JSONRPCEnvelope
+        do {
+            envelope = try JSONRPCEnvelope.parse(data)
+        } catch {
+            return JSONRPCErrorResponse.make(status: .badRequest, code: error.code, message: error.message)
+        }
+        if let name = envelope.toolName, let tool = tools.definition(named: name), !identity.has(scopes: tool.requiredScopes) {
+            context.logger.info("tool call refused: insufficient scope",
+                                metadata: ["tool": "\(name)", "sub": "\(identity.subject)", "client_id": "\(identity.clientID)"])
+            throw challenge.insufficientScope(required: tool.requiredScopes, granted: identity.scopes, tool: name)
+        }
+        if let requested = envelope.requestedProtocolVersion, !Self.supportedProtocolVersions.contains(requested) {
+            data = InitializeRewriter.offering(Self.latestProtocolVersion, in: data)
+        }
+        let mcpRequest = MCP.HTTPRequest(method: "POST", headers: Self.forwardedHeaders(request.headers), body: data,
+                                         path: request.uri.path)
+        let response = try await server.handle(mcpRequest, as: identity)
+        return HTTPResponseAdapter.response(from: response)
+    }
+
+    /// The token decides who the caller is; failures become RFC 6750 challenges.
+    private func authenticate(_ request: Request, logger: Logger) async throws -> VerifiedIdentity {
+        switch authentication {
+        case .disabled(let identity):
+            return identity
+        case .bearer(let validator):
+            do {
+                let token = try BearerToken.extract(from: request).get()
+                return try await validator.validate(token)
+            } catch let rejection as TokenRejection {
+                Counter(label: "gatehouse_rs_token_rejections_total", dimensions: [("reason", rejection.metricLabel)]).increment()
+                if rejection != .missing {
+                    logger.info("access token refused", metadata: ["reason": "\(rejection.metricLabel)"])
+                }
+                throw challenge.unauthorized(rejection)
+            } catch let error as RevocationStatusUnavailable {
+                logger.error("cannot check token revocation; refusing the request", metadata: ["error": "\(error)"])
+                var unavailable = OAuthError.temporarilyUnavailable(debug: error.description)
+                unavailable.headers[.retryAfter] = "1"
+                throw unavailable
+            }
+        }
+    }
+
+    /// Everything the SDK needs, minus credentials: the token has done its job and goes no further.
+    static func forwardedHeaders(_ fields: HTTPFields) -> [String: String] {
+        var headers: [String: String] = [:]
+        for field in fields where field.name != .authorization && field.name != .cookie {
+            headers[field.name.canonicalName] = headers[field.name.canonicalName].map { "\($0), \(field.value)" } ?? field.value
+        }
+        return headers
+    }
+}
+
+extension HTTPField.Name {
+    static let mcpProtocolVersion = HTTPField.Name("MCP-Protocol-Version")!
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import MCP
+
+/// Runs one JSON-RPC message through a fresh MCP `Server` and `StatelessHTTPServerTransport`.
+///
+/// One Server per HTTP request, never a shared one: the stateless transport matches responses to
+/// waiting requests by JSON-RPC id, so two clients both sending `"id": 1` through a shared instance
+/// would receive each other's answers. A fresh pair per request also means no state survives between
+/// requests, so any replica behind a round-robin load balancer can answer any request, and the
+/// caller's identity is captured by this Server's handlers rather than looked up from headers.
+struct MCPSessionlessServer: Sendable {
+    let name: String
+    let title: String
+    let version: String
+    let tools: ToolCatalog
+    let logger: Logger
+    /// A request the SDK has not answered by then is abandoned with a 504.
+    var timeout: Duration = .seconds(30)
+
+    func handle(_ request: MCP.HTTPRequest, as identity: VerifiedIdentity) async throws -> MCP.HTTPResponse {
+        let server = Server(name: name, version: version, title: title,
+                            capabilities: .init(tools: .init(listChanged: false)))
+        let tools = self.tools
+        let logger = self.logger
+        await server.withMethodHandler(ListTools.self) { _ in tools.listResult }
+        await server.withMethodHandler(CallTool.self) { parameters in
+            try await tools.call(parameters, as: identity, logger: logger)
+        }
+        // Accept and Content-Type are checked by the SDK; Origin and MCP-Protocol-Version were already
+        // checked by our middleware and endpoint (the SDK's default Origin check would refuse any
+        // non-localhost Host with 421).
+        let transport = StatelessHTTPServerTransport(
+            validationPipeline: StandardValidationPipeline(validators: [AcceptsJSONValidator(), ContentTypeValidator()]),
+            logger: logger)
+        try await server.start(transport: transport)
+        let response = await respond(to: request, with: transport)
+        await server.stop()
+        return response
+    }
+
+    private func respond(to request: MCP.HTTPRequest, with transport: StatelessHTTPServerTransport) async -> MCP.HTTPResponse {
+        let timeout = self.timeout
+        return await withTaskGroup(of: MCP.HTTPResponse?.self) { group in
+            group.addTask { await transport.handleRequest(request) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = await group.next(), let response = first else {
+                return .error(statusCode: 504, .internalError("the request timed out"))
+            }
+            return response
+        }
+    }
+}
+
+/// POST requests must accept JSON. Unlike the SDK's `AcceptHeaderValidator`, wildcards count
+/// (`*/*`, `application/*`), and a missing header means "anything" (RFC 9110 §12.5.1).
+struct AcceptsJSONValidator: HTTPRequestValidator {
+    func validate(_ request: MCP.HTTPRequest, context: HTTPValidationContext) -> MCP.HTTPResponse? {
+        guard let accept = request.header("Accept") else { return nil }
+        let types = accept.split(separator: ",").map {
+            $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        }
+        if types.contains(where: { ["application/json", "application/*", "*/*"].contains($0) }) { return nil }
+        return .error(statusCode: 406, .invalidRequest("Not Acceptable: Client must accept application/json"))
+    }
+}
