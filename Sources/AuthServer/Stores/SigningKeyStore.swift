@@ -62,6 +62,8 @@ actor SigningKeyStore {
             }
         }
         try await reload()
+        // Fail at start-up, not at the first token request, when the key-encryption key is wrong.
+        _ = try await currentSigner()
     }
 
     /// Adds a key that starts signing after the pre-publication delay (or at once).

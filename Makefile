@@ -1,0 +1,22 @@
+# Gatehouse: the two commands of the README, plus the benchmark.
+#   make run    build and start both services (and a private PostgreSQL unless DATABASE_URL is set)
+#   make test   the whole test suite against real PostgreSQL, real HTTP and the official MCP client
+#   make bench  the load benchmark (release build), with OpenSSL's own RSA rate as the baseline
+.PHONY: run test bench build clean-data
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+bench:
+	@scripts/bench.sh
+
+build:
+	swift build
+
+clean-data:
+	scripts/postgres.sh stop .data/postgres || true
+	scripts/postgres.sh stop .data/test-postgres || true
+	rm -rf .data

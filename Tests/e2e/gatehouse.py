@@ -1,0 +1,185 @@
+"""Starts real Gatehouse processes for the end-to-end tests and drives the HTML login form.
+
+Nothing here is mocked: the binaries are the ones `swift build` produced, the database is the
+PostgreSQL that scripts/test.sh started, and the login goes through our own HTML pages.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import httpx
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("GATEHOUSE_BIN") or os.path.join(ROOT, ".build", "debug")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become ready in {seconds}s")
+
+
+@dataclass
+class Service:
+    name: str
+    proc: subprocess.Popen
+    port: int
+    log_path: str
+
+    def stop(self) -> int:
+        """SIGTERM, and the exit code: graceful shutdown must end the process by itself."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return -9
+        return self.proc.returncode
+
+
+@dataclass
+class Deployment:
+    issuer: str
+    mcp_url: str
+    env: dict
+    services: list[Service] = field(default_factory=list)
+
+    def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([os.path.join(BIN, "AuthServer"), *args], input=stdin, env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def create_user(self) -> tuple[str, str]:
+        username = "e2e-" + secrets.token_hex(4)
+        password = secrets.token_urlsafe(16)
+        r = self.admin("users", "create", username, "--password-stdin", stdin=password + "\n")
+        assert r.returncode == 0, r.stderr
+        return username, password
+
+    def stop(self) -> dict[str, int]:
+        return {s.name: s.stop() for s in self.services}
+
+
+def base_env(**extra: str) -> dict:
+    env = dict(os.environ)
+    assert env.get("DATABASE_URL"), "DATABASE_URL is not set: run the tests with `make test`"
+    env.setdefault("GATEHOUSE_KEK", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+    env.update(extra)
+    return env
+
+
+def start(name: str, args: list[str], env: dict, port: int, logdir: str) -> Service:
+    log_path = os.path.join(logdir, f"{name}.log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen([os.path.join(BIN, args[0]), *args[1:]], env=env, stdout=log, stderr=subprocess.STDOUT)
+    service = Service(name, proc, port, log_path)
+    wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+    return service
+
+
+def deploy(logdir: str, **extra: str) -> Deployment:
+    """One AuthServer and one ResourceServer on free loopback ports."""
+    as_port, rs_port = free_port(), free_port()
+    issuer, mcp_url = f"http://127.0.0.1:{as_port}", f"http://127.0.0.1:{rs_port}/mcp"
+    env = base_env(GATEHOUSE_ISSUER=issuer, GATEHOUSE_MCP_RESOURCE=mcp_url, GATEHOUSE_AUTH_PORT=str(as_port),
+                   GATEHOUSE_RS_PORT=str(rs_port), **extra)
+    d = Deployment(issuer, mcp_url, env)
+    d.services.append(start("auth", ["AuthServer", "serve"], env, as_port, logdir))
+    d.services.append(start("resource", ["ResourceServer", "serve"], env, rs_port, logdir))
+    return d
+
+
+# ---------------------------------------------------------------- the HTML login, as a person would
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
+                               "fields": [], "buttons": []})
+        elif self.forms and tag == "input":
+            self.forms[-1]["fields"].append((a.get("name"), a.get("value") or "", (a.get("type") or "text").lower()))
+        elif self.forms and tag == "button":
+            self.forms[-1]["buttons"].append((a.get("name"), a.get("value") or ""))
+
+
+@dataclass
+class LoginResult:
+    redirect: str | None = None
+    code: str | None = None
+    state: str | None = None
+    iss: str | None = None
+    error: str | None = None
+    pages: list[str] = field(default_factory=list)
+    last_status: int | None = None
+    last_body: str = ""
+
+
+def sign_in(authorize_url: str, redirect_prefix: str, username: str, password: str, *,
+            decision: str = "approve", client: httpx.Client | None = None) -> LoginResult:
+    """Follows redirects, fills our login form, presses Allow (or Deny) on the consent page, and
+    stops at the redirect back to the client (which is never fetched)."""
+    own = client is None
+    c = client or httpx.Client(follow_redirects=False, timeout=15)
+    out = LoginResult()
+    method, url, data = "GET", authorize_url, None
+    try:
+        for _ in range(10):
+            if url.startswith(redirect_prefix):
+                out.redirect = url
+                q = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+                out.code, out.state, out.iss, out.error = q.get("code"), q.get("state"), q.get("iss"), q.get("error")
+                return out
+            r = c.post(url, data=data) if method == "POST" else c.get(url)
+            out.last_status, out.last_body = r.status_code, r.text[:2000]
+            if r.is_redirect:
+                method, url, data = "GET", urljoin(url, r.headers["location"]), None
+                continue
+            if r.status_code >= 400 and r.status_code not in (401, 429):
+                return out
+            parser = _Forms()
+            parser.feed(r.text)
+            if not parser.forms:
+                return out
+            form = parser.forms[0]
+            fields = {name: value for name, value, kind in form["fields"] if name}
+            if any(kind == "password" for _, _, kind in form["fields"]):
+                out.pages.append("login")
+                if out.pages.count("login") > 1:
+                    return out
+                fields["username"], fields["password"] = username, password
+            else:
+                out.pages.append("consent")
+                fields["decision"] = decision
+            method, url, data = "POST", urljoin(str(r.url), form["action"]), fields
+        return out
+    finally:
+        if own:
+            c.close()

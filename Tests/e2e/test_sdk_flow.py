@@ -1,0 +1,155 @@
+"""End to end with the official MCP Python SDK client: discovery, dynamic registration, PKCE,
+sign-in through our HTML form, consent, token, and MCP tool calls on the resource server."""
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlparse
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientMetadata
+
+from gatehouse import sign_in
+
+REDIRECT = "http://127.0.0.1:53999/callback"
+
+
+class Storage:
+    def __init__(self):
+        self.tokens = None
+        self.client_info = None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens):
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client_info
+
+    async def set_client_info(self, info):
+        self.client_info = info
+
+
+async def sdk_session(mcp_url: str, username: str, password: str, storage: Storage, calls):
+    """Runs the SDK's OAuth flow and then `calls(session)`; returns what the calls return."""
+    seen = {}
+
+    async def redirect_handler(url: str) -> None:
+        seen["authorize_url"] = url
+        seen["login"] = await anyio.to_thread.run_sync(lambda: sign_in(url, REDIRECT, username, password))
+
+    async def callback_handler() -> AuthorizationCodeResult:
+        login = seen["login"]
+        assert login.code, f"no code: status={login.last_status} pages={login.pages} body={login.last_body[:300]}"
+        return AuthorizationCodeResult(code=login.code, state=login.state, iss=login.iss)
+
+    provider = OAuthClientProvider(
+        server_url=mcp_url,
+        client_metadata=OAuthClientMetadata.model_validate({
+            "client_name": "Gatehouse e2e", "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "token_endpoint_auth_method": "none"}),
+        storage=storage, redirect_handler=redirect_handler, callback_handler=callback_handler)
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(auth=provider, timeout=15) as http:
+            async with streamable_http_client(mcp_url, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    init = await session.initialize()
+                    return init, seen, await calls(session)
+
+
+def text_of(result) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+def test_official_sdk_client_completes_the_flow_and_calls_tools(gatehouse, person):
+    username, password = person
+    storage = Storage()
+
+    async def calls(session):
+        tools = {t.name for t in (await session.list_tools()).tools}
+        who = await session.call_tool("whoami", {})
+        added = await session.call_tool("notes_add", {"text": "remember the milk"})
+        listed = await session.call_tool("notes_list", {})
+        return tools, who, added, listed
+
+    init, seen, (tools, who, added, listed) = anyio.run(
+        sdk_session, gatehouse.mcp_url, username, password, storage, calls)
+
+    assert init.protocol_version in ("2025-06-18", "2025-11-25")
+    assert {"whoami", "notes_add", "notes_list", "notes_search", "notes_delete"} <= tools
+    # The SDK asked for the scopes the resource server advertised, with PKCE S256 and the resource.
+    q = {k: v[0] for k, v in parse_qs(urlparse(seen["authorize_url"]).query).items()}
+    assert q["code_challenge_method"] == "S256" and q["resource"] == gatehouse.mcp_url
+    # It passed through our login and consent pages, and the redirect carried iss (RFC 9207).
+    assert seen["login"].pages == ["login", "consent"]
+    assert seen["login"].iss == gatehouse.issuer
+    assert not who.is_error and storage.client_info.client_id in text_of(who)
+    assert not added.is_error and "remember the milk" in text_of(listed)
+    assert storage.tokens.refresh_token, "no refresh token issued"
+
+
+def test_refresh_rotation_and_revocation_reach_the_resource_server(gatehouse, person):
+    username, password = person
+    storage = Storage()
+
+    async def calls(session):
+        return None
+
+    anyio.run(sdk_session, gatehouse.mcp_url, username, password, storage, calls)
+    client_id = storage.client_info.client_id
+    token_url = gatehouse.issuer + "/token"
+    first = storage.tokens
+    r = httpx.post(token_url, data={"grant_type": "refresh_token", "refresh_token": first.refresh_token,
+                                    "client_id": client_id, "resource": gatehouse.mcp_url})
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    second = r.json()
+    assert second["refresh_token"] != first.refresh_token
+    mcp = lambda token: httpx.post(gatehouse.mcp_url, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert mcp(second["access_token"]).status_code == 200
+    # Revoking the refresh token revokes its family, and the resource server refuses the
+    # family's access tokens within a second.
+    r = httpx.post(gatehouse.issuer + "/revoke", data={"token": second["refresh_token"], "client_id": client_id})
+    assert r.status_code == 200
+    deadline = time.time() + 1.5
+    status = None
+    while time.time() < deadline:
+        status = mcp(second["access_token"]).status_code
+        if status == 401:
+            break
+        time.sleep(0.1)
+    assert status == 401, "a revoked access token was still accepted after 1.5 s"
+    r = httpx.post(token_url, data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"],
+                                    "client_id": client_id})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_consent_is_remembered_and_deny_returns_access_denied(gatehouse, person):
+    username, password = person
+    import base64, hashlib, secrets
+    reg = httpx.post(gatehouse.issuer + "/register", json={
+        "client_name": "Deny test", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}).json()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    url = str(httpx.URL(gatehouse.issuer + "/authorize", params={
+        "response_type": "code", "client_id": reg["client_id"], "redirect_uri": REDIRECT, "state": "s1",
+        "code_challenge": challenge, "code_challenge_method": "S256"}))
+    with httpx.Client(follow_redirects=False) as browser:
+        denied = sign_in(url, REDIRECT, username, password, decision="deny", client=browser)
+        assert denied.error == "access_denied" and denied.state == "s1" and denied.iss == gatehouse.issuer
+        allowed = sign_in(url, REDIRECT, username, password, client=browser)
+        assert allowed.code and allowed.pages == ["consent"], allowed.pages  # still signed in
+        again = sign_in(url, REDIRECT, username, password, client=browser)
+        assert again.code and again.pages == [], "consent was not remembered"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make run`: builds and starts both services in the foreground. Ctrl-C or SIGTERM stops
+# everything this script started.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/ensure-packages.sh"
+CONFIG="${CONFIG:-debug}"
+log "building ($CONFIG)"
+swift build -c "$CONFIG" --product AuthServer
+swift build -c "$CONFIG" --product ResourceServer
+BIN="$(swift build -c "$CONFIG" --show-bin-path)"
+
+ensure_database "$DATA/postgres" "${GATEHOUSE_PG_PORT:-54329}"
+ensure_dev_kek
+export GATEHOUSE_ISSUER="${GATEHOUSE_ISSUER:-http://localhost:9000}"
+export GATEHOUSE_MCP_RESOURCE="${GATEHOUSE_MCP_RESOURCE:-http://localhost:8000/mcp}"
+
+PIDS=()
+cleanup() {
+  trap - INT TERM EXIT
+  log "stopping"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "${STARTED_PG_DIR:-}" ]; then "$ROOT/scripts/postgres.sh" stop "$STARTED_PG_DIR"; fi
+}
+trap cleanup INT TERM EXIT
+
+"$BIN/AuthServer" migrate
+# The demo account: password from GATEHOUSE_DEMO_PASSWORD, or generated and printed once.
+DEMO_PASSWORD="${GATEHOUSE_DEMO_PASSWORD:-}"
+GENERATED=""
+if [ -z "$DEMO_PASSWORD" ]; then DEMO_PASSWORD="$(openssl rand -base64 18 | tr -d '/+=' )"; GENERATED=1; fi
+if "$BIN/AuthServer" users list | awk 'NR>1 {print $1}' | grep -qx demo; then
+  printf '%s\n' "$DEMO_PASSWORD" | "$BIN/AuthServer" users set-password demo --password-stdin >/dev/null
+else
+  printf '%s\n' "$DEMO_PASSWORD" | "$BIN/AuthServer" users create demo --password-stdin >/dev/null
+fi
+
+"$BIN/AuthServer" serve & PIDS+=($!)
+"$BIN/ResourceServer" serve & PIDS+=($!)
+wait_for_url "http://127.0.0.1:${GATEHOUSE_AUTH_PORT:-9000}/readyz" 60 || { log "AuthServer did not become ready"; exit 1; }
+wait_for_url "http://127.0.0.1:${GATEHOUSE_RS_PORT:-8000}/readyz" 60 || { log "ResourceServer did not become ready"; exit 1; }
+
+cat >&2 <<INFO
+
+  Gatehouse is running.
+    MCP server (paste this into ChatGPT, Claude or the MCP Inspector):  $GATEHOUSE_MCP_RESOURCE
+    Authorization server:                                               $GATEHOUSE_ISSUER
+    Sign in as:   demo / ${GENERATED:+$DEMO_PASSWORD (generated; set GATEHOUSE_DEMO_PASSWORD to choose)}${GENERATED:-the password in GATEHOUSE_DEMO_PASSWORD}
+    Database:     $DATABASE_URL
+  Ctrl-C stops everything.
+
+INFO
+wait -n "${PIDS[@]}"
+log "a service exited"
+exit 1

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make test`: the whole suite, on a fresh machine too. Installs what is missing, starts a
+# private PostgreSQL unless DATABASE_URL is set, builds, then runs
+#   1. the Swift tests (unit + integration over real PostgreSQL and real HTTP),
+#   2. the end-to-end tests with the official MCP Python SDK client and headless Chromium,
+#   3. the deployment-recipe checks.
+set -uo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/ensure-packages.sh" python3-venv nginx-light chromium chromium-driver || exit 1
+
+PG_DIR="$DATA/test-postgres"
+cleanup() { if [ -n "${STARTED_PG_DIR:-}" ]; then "$ROOT/scripts/postgres.sh" stop "$STARTED_PG_DIR"; fi; }
+trap cleanup EXIT
+if [ -z "${DATABASE_URL:-}" ]; then
+  ensure_database "$PG_DIR" "${GATEHOUSE_TEST_PG_PORT:-54330}" || exit 1
+  # A fresh database for every run, so no test depends on what an earlier run left behind.
+  base="${DATABASE_URL%/*}"
+  psql "$base/postgres" -qAt -c "DROP DATABASE IF EXISTS gatehouse_test WITH (FORCE)" -c "CREATE DATABASE gatehouse_test OWNER gatehouse" || exit 1
+  export DATABASE_URL="$base/gatehouse_test"
+fi
+log "database: $DATABASE_URL"
+
+log "building (debug, with tests)"
+swift build --build-tests 2>&1 | grep -v "unhandled\|CMakeLists.txt" || exit 1
+
+failed=()
+log "1/3 Swift tests"
+swift test --skip-build --parallel --num-workers 2 || failed+=("swift test")
+
+log "2/3 end-to-end tests (official MCP Python SDK client, headless Chromium, two replicas behind nginx)"
+ensure_venv
+export GATEHOUSE_BIN="$(swift build --show-bin-path)"
+export GATEHOUSE_E2E_LOGS="$DATA/e2e-logs"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || failed+=("end-to-end")
+
+log "3/3 deployment recipes"
+"$ROOT/scripts/validate-deploy.sh" || failed+=("deploy checks")
+
+if [ ${#failed[@]} -gt 0 ]; then
+  log "FAILED: ${failed[*]}"
+  exit 1
+fi
+log "all test stages passed"
