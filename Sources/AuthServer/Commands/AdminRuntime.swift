@@ -20,7 +20,7 @@ enum AdminRuntime {
     /// Reads `DATABASE_URL` (and the timeout settings) only, so e.g. `users list` works on a
     /// machine that holds no key-encryption key.
     static func databaseConfiguration() throws -> DatabaseConfiguration {
-        try configuration { try DatabaseConfiguration(environment: Environment()) }
+        try configuration { try DatabaseConfiguration(environment: Shared.Environment()) }
     }
 
     /// Runs `read`, turning a `ConfigurationError` into `error: <message>` and exit code 78.

@@ -24,7 +24,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let config = try AdminRuntime.configuration { try AuthServerConfiguration(environment: Environment()) }
+            let config = try AdminRuntime.configuration { try AuthServerConfiguration(environment: Shared.Environment()) }
             let records = try await AdminRuntime.withDatabase(config.database) { database, logger in
                 try await KeysCommand.store(config, database, logger).allRecords()
             }
@@ -61,7 +61,7 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let config = try AdminRuntime.configuration { try AuthServerConfiguration(environment: Environment()) }
+            let config = try AdminRuntime.configuration { try AuthServerConfiguration(environment: Shared.Environment()) }
             let (immediately, prepublish) = (self.immediately, self.prepublishSeconds)
             let kid = try await AdminRuntime.withDatabase(config.database) { database, logger in
                 let store = KeysCommand.store(config, database, logger, prepublishSeconds: prepublish)

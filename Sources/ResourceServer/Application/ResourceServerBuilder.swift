@@ -27,7 +27,7 @@ func buildResourceServer(
         authentication: authentication(configuration, validator: validator, logger: logger),
         challenge: BearerChallenge(resourceMetadataURL: configuration.resourceMetadataURL, supportedScopes: ScopeCatalog.names),
         server: MCPSessionlessServer(name: "gatehouse-notes", title: configuration.resourceName, version: "1.0.0",
-                                     tools: tools, logger: logger),
+                                     tools: tools),
         tools: tools)
     let metadata = ProtectedResourceMetadata(resource: configuration.resource.value,
                                              authorizationServers: [configuration.issuer],

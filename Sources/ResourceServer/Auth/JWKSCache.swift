@@ -51,8 +51,6 @@ actor JWKSCache {
         return !keys.isEmpty
     }
 
-    var loadedKeyIDs: [String] { keys.keys.sorted() }
-
     private var mayFetch: Bool {
         guard let lastFetchAttempt else { return true }
         return now().timeIntervalSince(lastFetchAttempt) >= minimumFetchInterval

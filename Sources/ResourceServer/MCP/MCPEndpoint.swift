@@ -83,7 +83,7 @@ struct MCPEndpoint: Sendable {
         }
         let mcpRequest = MCP.HTTPRequest(method: "POST", headers: Self.forwardedHeaders(request.headers), body: data,
                                          path: request.uri.path)
-        let response = try await server.handle(mcpRequest, as: identity)
+        let response = try await server.handle(mcpRequest, as: identity, logger: context.logger)
         return HTTPResponseAdapter.response(from: response)
     }
 

@@ -14,15 +14,14 @@ struct MCPSessionlessServer: Sendable {
     let title: String
     let version: String
     let tools: ToolCatalog
-    let logger: Logger
     /// A request the SDK has not answered by then is abandoned with a 504.
     var timeout: Duration = .seconds(30)
 
-    func handle(_ request: MCP.HTTPRequest, as identity: VerifiedIdentity) async throws -> MCP.HTTPResponse {
+    /// `logger` is the request's logger (it carries the request id).
+    func handle(_ request: MCP.HTTPRequest, as identity: VerifiedIdentity, logger: Logger) async throws -> MCP.HTTPResponse {
         let server = Server(name: name, version: version, title: title,
                             capabilities: .init(tools: .init(listChanged: false)))
         let tools = self.tools
-        let logger = self.logger
         await server.withMethodHandler(ListTools.self) { _ in tools.listResult }
         await server.withMethodHandler(CallTool.self) { parameters in
             try await tools.call(parameters, as: identity, logger: logger)
