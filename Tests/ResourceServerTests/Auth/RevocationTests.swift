@@ -18,8 +18,8 @@ struct RevocationTests {
             try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
                 // Twice: the second call is served from the validated-token cache.
                 for _ in 0..<2 { #expect(try await client.callTool("whoami", token: token).status == .ok) }
-                let start = ContinuousClock.now
                 try await RevocationFixture.revoke(jti: minter.jti, expiresAt: clock.now.addingTimeInterval(300))
+                let start = ContinuousClock.now  // the row is committed: the clock starts now
                 var refused = false
                 while ContinuousClock.now - start < .seconds(2) {
                     let reply = try await client.callTool("whoami", token: token)
