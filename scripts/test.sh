@@ -25,12 +25,15 @@ log "database: $DATABASE_URL"
 log "building (debug, with tests)"
 swift build --build-tests 2>&1 | grep -v "unhandled\|CMakeLists.txt" || exit 1
 
+ensure_venv
+# The interop tests check our JOSE against joserfc, an independent implementation.
+export GATEHOUSE_PYTHON="$VENV/bin/python"
+
 failed=()
 log "1/3 Swift tests"
 swift test --skip-build --parallel --num-workers 2 || failed+=("swift test")
 
 log "2/3 end-to-end tests (official MCP Python SDK client, headless Chromium, two replicas behind nginx)"
-ensure_venv
 export GATEHOUSE_BIN="$(swift build --show-bin-path)"
 export GATEHOUSE_E2E_LOGS="$DATA/e2e-logs"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || failed+=("end-to-end")

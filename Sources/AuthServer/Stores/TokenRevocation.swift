@@ -5,8 +5,12 @@ import Shared
 /// Revocation shared by every path that ends a grant: the revocation endpoint, a replayed code,
 /// a reused refresh token, a deleted client, a disabled user. Always called inside the caller's
 /// transaction. Each affected access token's `jti` lands in `revoked_access_tokens`, which the
-/// resource servers poll, so they refuse it within a second.
+/// resource servers poll, so they refuse it within a second; a `NOTIFY` on the channel
+/// `gatehouse_revocations` (delivered when the transaction commits) carries the same `jti exp`
+/// pairs so that they usually know within milliseconds, before the client has its response.
 enum TokenRevocation {
+    static let channel = "gatehouse_revocations"
+
     enum Owner { case client(String), user(UUID) }
 
     static func revokeFamily(_ familyID: UUID, reason: String, connection: PostgresConnection) async throws {
@@ -14,11 +18,15 @@ enum TokenRevocation {
             UPDATE token_families SET revoked_at = now(), revoked_reason = \(reason)
             WHERE id = \(familyID) AND revoked_at IS NULL
             """, logger: connection.logger)
-        _ = try await connection.query("""
+        let rows = try await connection.query("""
             INSERT INTO revoked_access_tokens (jti, expires_at)
             SELECT jti, expires_at FROM access_tokens WHERE family_id = \(familyID) AND expires_at > now()
             ON CONFLICT (jti) DO NOTHING
+            RETURNING jti, expires_at
             """, logger: connection.logger)
+        var revoked: [(String, Date)] = []
+        for try await row in rows.decode((String, Date).self) { revoked.append(row) }
+        try await notify(revoked, connection: connection)
     }
 
     static func revokeFamilies(of owner: Owner, reason: String, connection: PostgresConnection) async throws {
@@ -41,5 +49,22 @@ enum TokenRevocation {
             INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (\(jti), \(expiresAt))
             ON CONFLICT (jti) DO NOTHING
             """, logger: connection.logger)
+        try await notify([(jti, expiresAt)], connection: connection)
+    }
+
+    /// Payload: space-separated `jti:exp` pairs, split to stay under PostgreSQL's 8000-byte limit.
+    private static func notify(_ revoked: [(String, Date)], connection: PostgresConnection) async throws {
+        var chunk: [String] = []
+        func flush() async throws {
+            guard !chunk.isEmpty else { return }
+            let payload = chunk.joined(separator: " ")
+            _ = try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: connection.logger)
+            chunk.removeAll()
+        }
+        for (jti, expiresAt) in revoked {
+            chunk.append("\(jti):\(Int(expiresAt.timeIntervalSince1970))")
+            if chunk.count == 100 { try await flush() }
+        }
+        try await flush()
     }
 }
