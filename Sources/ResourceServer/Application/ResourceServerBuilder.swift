@@ -54,7 +54,8 @@ func buildResourceServer(
         onServerRunning: onServerRunning,
         logger: logger)
     application.beforeServerStarts {
-        try await Migrator.migrate(database, logger: logger)
+        // postgres-nio retries an unreachable server for about a minute; fail start-up sooner and say why.
+        _ = try await withDeadline(.seconds(30)) { try await Migrator.migrate(database, logger: logger) }
         // The first full load of revoked tokens, before the port opens.
         await feed.poll()
         _ = await keys.isLoadedOrFetchable()
