@@ -46,10 +46,49 @@ final class RevocationFeed: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.poll()
-                do { try await Task.sleep(for: self.interval) } catch { return }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listenForAnnouncements() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        await self.poll()
+                        do { try await Task.sleep(for: self.interval) } catch { return }
+                    }
+                }
             }
+        }
+    }
+
+    /// The AuthServer sends `NOTIFY gatehouse_revocations, 'jti:exp jti:exp …'` in the revoking
+    /// transaction, so the jtis usually arrive here before the client has read the revocation
+    /// response. The poll stays the guarantee; this only makes refusal immediate in practice.
+    private func listenForAnnouncements() async {
+        while !Task.isCancelled {
+            do {
+                try await database.client.withConnection { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        for try await notification in notifications {
+                            let announced = Self.parseAnnouncement(notification.payload)
+                            self.state.withLockedValue { state in
+                                for (jti, exp) in announced { state.ledger.recordAnnounced(jti: jti, expiresAt: exp) }
+                            }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.notice("revocation LISTEN connection lost; polling continues", metadata: ["error": "\(error)"])
+            }
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+        }
+    }
+
+    static let channel = "gatehouse_revocations"
+
+    static func parseAnnouncement(_ payload: String) -> [(String, Int)] {
+        payload.split(separator: " ").compactMap { pair in
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let exp = Int(parts[1]), !parts[0].isEmpty else { return nil }
+            return (String(parts[0]), exp)
         }
     }
 

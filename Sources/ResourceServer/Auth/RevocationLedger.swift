@@ -50,6 +50,11 @@ struct RevocationLedger: Sendable {
         }
     }
 
+    /// A revocation announced by the AuthServer's NOTIFY before the poll has read its row.
+    mutating func recordAnnounced(jti: String, expiresAt: Int) {
+        revoked[jti] = max(revoked[jti] ?? expiresAt, expiresAt)
+    }
+
     /// Forgets holes that have been open longer than `holeLifetime`.
     mutating func closeOldHoles(at instant: ContinuousClock.Instant) {
         holes = holes.filter { instant - $0.value < Self.holeLifetime }
