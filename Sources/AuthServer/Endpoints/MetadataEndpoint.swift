@@ -49,7 +49,7 @@ struct JWKSEndpoint: Sendable {
     static let maxAge = 300
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
-        let set = JWKS(keys: try await keys.publishedKeys())
+        let set = JWKS(keys: try await keys.publishedKeys(fresh: true))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Response(status: .ok,

@@ -102,8 +102,10 @@ actor SigningKeyStore {
     }
 
     /// Every key a token in circulation may have been signed with, plus the next one.
-    func publishedKeys() async throws -> [JWK] {
-        try await reloadIfStale()
+    /// `fresh` reads the database now: the JWKS endpoint uses it, so a resource server that
+    /// refetches because of an unknown `kid` never gets a set older than another replica's signer.
+    func publishedKeys(fresh: Bool = false) async throws -> [JWK] {
+        if fresh { try await reload() } else { try await reloadIfStale() }
         let now = clock.now()
         return records.filter { $0.unpublishAfter.map { $0 > now } ?? true }.map(\.publicJWK)
     }
