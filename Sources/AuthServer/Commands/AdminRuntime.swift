@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 import Shared
 
@@ -46,6 +47,7 @@ enum AdminRuntime {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { await database.client.run(); return nil }
                 defer { group.cancelAll() }
+                try await withDeadline(database.timeout) { try await probe(configuration, logger: logger) }
                 _ = try await withDeadline(database.timeout) { try await Migrator.migrate(database, logger: logger) }
                 return try await body(database, logger)
             }
@@ -55,6 +57,19 @@ enum AdminRuntime {
             printError(describe(error, configuration: configuration))
             throw ExitCode.failure
         }
+    }
+
+    /// The pool retries a failing connection until our deadline and then reports only the
+    /// timeout; one direct connection first surfaces the real reason (refused, no such
+    /// database, authentication failed) in the operator's terminal.
+    static func probe(_ configuration: DatabaseConfiguration, logger: Logger) async throws {
+        let tls: PostgresConnection.Configuration.TLS = configuration.requireTLS
+            ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: configuration.host, port: configuration.port, username: configuration.username,
+                                 password: configuration.password, database: configuration.database, tls: tls),
+            id: 0, logger: logger)
+        try await connection.close()
     }
 
     /// PostgresNIO hides server messages from `description` (they may hold data); an operator at
@@ -68,7 +83,7 @@ enum AdminRuntime {
         case let error as PSQLError:
             if let message = error.serverInfo?[.message] {
                 let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-                return "database error at \(target): \(message)\(state)"
+                return "database error at \(target) (\(DatabaseConfiguration.variable)): \(message)\(state)"
             }
             let cause = error.underlying.map { ": \($0)" } ?? ""
             return "cannot use the database at \(target) (\(DatabaseConfiguration.variable)): \(error.code)\(cause)"
