@@ -1,0 +1,159 @@
+import Foundation
+import NIOCore
+import Shared
+import Testing
+@testable import AuthServer
+
+/// Dynamic client registration (RFC 7591), with the bodies the real MCP clients send.
+@Suite(.serialized) struct RegistrationEndpointTests {
+    static let recordedClients = "/work/shared/clients"
+
+    static func recordedBodies() throws -> [(String, String)] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: recordedClients).filter { $0.hasSuffix(".json") }.sorted()
+        return try names.map { name in
+            (name, try String(contentsOfFile: "\(recordedClients)/\(name)", encoding: .utf8))
+        }
+    }
+
+    @Test("RFC 7591 §3.2.1: every recorded MCP client body registers and the response echoes its metadata, over real HTTP")
+    func recordedClientsRegister() async throws {
+        let bodies = try Self.recordedBodies()
+        #expect(bodies.count >= 6)
+        try await TestAuthServer.run(.live) { server in
+            for (name, body) in bodies {
+                let sent = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+                let reply = try await server.postJSON("/register", body)
+                #expect(reply.status == .created, "\(name): \(reply.body)")
+                #expect(reply.headers[.cacheControl] == "no-store", "\(name)")
+                let json = reply.json
+                #expect((json["client_id"] as? String)?.isEmpty == false, "\(name)")
+                #expect(json["client_id_issued_at"] is Int, "\(name)")
+                #expect(json["redirect_uris"] as? [String] == sent["redirect_uris"] as? [String], "\(name)")
+                #expect(json["client_name"] as? String == sent["client_name"] as? String, "\(name)")
+                #expect(json["grant_types"] as? [String] == sent["grant_types"] as? [String], "\(name)")
+                #expect(json["response_types"] as? [String] == ["code"], "\(name)")
+                let method = sent["token_endpoint_auth_method"] as? String ?? "client_secret_basic"
+                #expect(json["token_endpoint_auth_method"] as? String == method, "\(name)")
+                if let uri = sent["client_uri"] as? String { #expect(json["client_uri"] as? String == uri, "\(name)") }
+                // A public client gets no secret: some SDKs switch to Basic auth when they see one.
+                #expect((json["client_secret"] != nil) == (method != "none"), "\(name)")
+            }
+        }
+    }
+
+    @Test("RFC 7591 §3.2.1: a confidential client's secret is returned once and stored only as its SHA-256")
+    func secretsAreStoredHashed() async throws {
+        try await TestAuthServer.run { server in
+            for method in ["client_secret_basic", "client_secret_post"] {
+                let client = try await server.registerClient(authMethod: method)
+                let secret = try #require(client.secret)
+                #expect(secret.count >= 43)
+                let rows = try await server.database.query(
+                    "SELECT secret_hash, token_endpoint_auth_method FROM clients WHERE client_id = \(client.id)")
+                let (hash, stored) = try #require(rows.first).decode((ByteBuffer, String).self)
+                let bytes = Array(buffer: hash)
+                #expect(bytes.count == 32)
+                #expect(bytes != Array(secret.utf8))
+                #expect(bytes == Digest.sha256(secret))
+                #expect(stored == method)
+            }
+            let publicClient = try await server.registerClient(authMethod: "none")
+            #expect(publicClient.secret == nil)
+            let rows = try await server.database.query("SELECT secret_hash FROM clients WHERE client_id = \(publicClient.id)")
+            #expect(try #require(rows.first).decode(ByteBuffer?.self) == nil)
+        }
+    }
+
+    @Test("Claude registers scope \"mcp\": unknown scopes are narrowed away, not fatal")
+    func unknownScopesAreNarrowed() async throws {
+        try await TestAuthServer.run { server in
+            let claude = try String(contentsOfFile: "\(Self.recordedClients)/claude.json", encoding: .utf8)
+            let reply = try await server.postJSON("/register", claude)
+            #expect(reply.status == .created)
+            // Nothing known is left, so the client gets every scope we have as its default.
+            #expect(reply.json["scope"] as? String == ScopeCatalog.names.joined(separator: " "))
+            let mixed = try await server.register(["redirect_uris": ["https://app.example.com/cb"], "scope": "mcp notes:read",
+                                                   "token_endpoint_auth_method": "none"])
+            #expect(mixed.status == .created && mixed.json["scope"] as? String == "notes:read")
+        }
+    }
+
+    @Test("RFC 7591 §3.2.2 and RFC 8252: unsafe or malformed redirect URIs are invalid_redirect_uri, and nothing is stored",
+          arguments: [
+              "http://app.example.com/callback",       // http only for loopback
+              "javascript:alert(1)", "data:text/html,hi", "file:///etc/passwd",
+              "https://app.example.com/cb#fragment",   // RFC 6749 §3.1.2: no fragment
+              "/relative/callback", "callback",
+              "myapp:/callback",                       // RFC 8252 §7.1: reverse-domain scheme only
+          ])
+    func badRedirectURIs(uri: String) async throws {
+        try await TestAuthServer.run { server in
+            let marker = TestMarker()
+            let reply = try await server.register(["redirect_uris": [uri], "client_name": marker.name, "token_endpoint_auth_method": "none"])
+            #expect(reply.status == .badRequest, "\(uri)")
+            #expect(reply.error == "invalid_redirect_uri", "\(uri): \(reply.body)")
+            #expect(try await marker.rows(server) == 0)
+        }
+    }
+
+    @Test("RFC 7591 §3.2.2: missing or empty redirect_uris is invalid_redirect_uri")
+    func missingRedirectURIs() async throws {
+        try await TestAuthServer.run { server in
+            for metadata: [String: Any] in [["client_name": "x"], ["redirect_uris": [String]()]] {
+                let reply = try await server.register(metadata)
+                #expect(reply.status == .badRequest && reply.error == "invalid_redirect_uri", "\(reply.body)")
+            }
+        }
+    }
+
+    @Test("RFC 7591 §3.2.2: malformed JSON, wrong shapes, unknown methods and grants are invalid_client_metadata")
+    func invalidMetadata() async throws {
+        try await TestAuthServer.run { server in
+            let marker = TestMarker()
+            let redirect = #""redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)""#
+            let bodies = [
+                "{not json", "[]", "\"a string\"", "",
+                #"{"redirect_uris":"https://app.example.com/cb","client_name":"\#(marker.name)"}"#,
+                #"{"redirect_uris":[42],"client_name":"\#(marker.name)"}"#,
+                #"{"redirect_uris":["https://app.example.com/cb"],"client_name":17}"#,
+                #"{\#(redirect),"token_endpoint_auth_method":"private_key_jwt"}"#,
+                #"{\#(redirect),"token_endpoint_auth_method":["none"]}"#,
+                #"{\#(redirect),"grant_types":["client_credentials"]}"#,
+                #"{\#(redirect),"grant_types":["authorization_code","implicit"]}"#,
+                #"{\#(redirect),"grant_types":["refresh_token"]}"#,
+                #"{\#(redirect),"grant_types":[]}"#,
+                #"{\#(redirect),"response_types":["token"]}"#,
+                #"{\#(redirect),"application_type":"desktop"}"#,
+                #"{\#(redirect),"client_uri":"javascript:alert(1)"}"#,
+            ]
+            for body in bodies {
+                let reply = try await server.postJSON("/register", body)
+                #expect(reply.status == .badRequest, "\(body): \(reply.status)")
+                #expect(reply.error == "invalid_client_metadata", "\(body): \(reply.body)")
+            }
+            #expect(try await marker.rows(server) == 0)
+        }
+    }
+
+    @Test("A body over 64 KiB is refused with 413, never 500, and nothing is stored")
+    func oversizedBody() async throws {
+        try await TestAuthServer.run(.live) { server in
+            let marker = TestMarker()
+            let padding = String(repeating: "a", count: 70 * 1024)
+            let body = #"{"redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)","padding":"\#(padding)"}"#
+            let reply = try await server.postJSON("/register", body)
+            #expect(reply.status == .contentTooLarge)
+            #expect(reply.error == "invalid_client_metadata")
+            #expect(try await marker.rows(server) == 0)
+        }
+    }
+}
+
+/// A unique client_name, to check that a refused registration left no row behind.
+struct TestMarker: Sendable {
+    let name = "marker-\(UUID().uuidString)"
+
+    func rows(_ server: TestAuthServer) async throws -> Int {
+        try await server.count("SELECT count(*)::int FROM clients WHERE client_name = \(name)")
+    }
+}

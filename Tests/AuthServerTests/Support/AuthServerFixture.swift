@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Shared
+import TestSupport
+@testable import AuthServer
+
+/// What every endpoint test shares, set up once per test process: a database of its own and one
+/// person who can sign in.
+///
+/// The database is separate from the shared `gatehouse` one because signing keys are sealed with
+/// a key-encryption key: a key another suite (or the e2e run) created there with its own KEK
+/// cannot be opened with ours. Everything else in it is made unique per test (client ids, flow
+/// addresses), so tests run in parallel and repeated runs do not interfere.
+enum AuthServerFixture {
+    static let databaseName = "gh_authserver_endpoint_tests"
+    /// base64("Gatehouse authserver tests KEK!!"), 32 bytes.
+    static let keyEncryptionKey = "R2F0ZWhvdXNlIGF1dGhzZXJ2ZXIgdGVzdHMgS0VLISE="
+    static let issuer = "http://localhost:9000"
+    static let resource = "http://localhost:8000/mcp"
+    /// scrypt makes every user costly: one per process, signed in by every test.
+    static let password = "correct horse battery staple"
+
+    struct Prepared: Sendable {
+        let databaseURL: String
+        let username: String
+    }
+
+    private static let prepared = Task { try await prepare() }
+
+    static func shared() async throws -> Prepared { try await prepared.value }
+
+    static var logger: Logger {
+        var logger = Logger(label: "authserver-test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// The configuration the tests run with: port 0, our KEK, `X-Forwarded-For` trusted so each
+    /// test can sign in from an address of its own (throttling counts per address).
+    static func configuration(databaseURL: String, overrides: [String: String] = [:]) throws -> AuthServerConfiguration {
+        var values = [
+            "DATABASE_URL": databaseURL,
+            "DATABASE_MAX_CONNECTIONS": "4",
+            "GATEHOUSE_KEK": keyEncryptionKey,
+            "GATEHOUSE_AUTH_PORT": "0",
+            "GATEHOUSE_ISSUER": issuer,
+            "GATEHOUSE_MCP_RESOURCE": resource,
+            "GATEHOUSE_TRUST_FORWARDED_FOR": "true",
+            "GATEHOUSE_LOG_LEVEL": "critical",
+        ]
+        values.merge(overrides) { $1 }
+        return try AuthServerConfiguration(environment: Environment(values))
+    }
+
+    private static func prepare() async throws -> Prepared {
+        let base = try TestDatabase.configuration()
+        try await TestDatabase.withDatabase { database in
+            let rows = try await database.query("SELECT 1 FROM pg_database WHERE datname = \(databaseName)")
+            guard rows.isEmpty else { return }
+            do {
+                _ = try await database.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(databaseName)"))
+            } catch {
+                // Another test process created it first.
+                let again = try await database.query("SELECT 1 FROM pg_database WHERE datname = \(databaseName)")
+                if again.isEmpty { throw error }
+            }
+        }
+        var config = base
+        config.database = databaseName
+        let url = try databaseURL(for: config)
+        let username = TestDatabase.uniqueName("reader")
+        let database = try Database(configuration: config, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(database, logger: logger)
+            _ = try await UserStore(database: database).create(username: username, password: password)
+        }
+        return Prepared(databaseURL: url, username: username)
+    }
+
+    private static func databaseURL(for config: DatabaseConfiguration) throws -> String {
+        guard let raw = ProcessInfo.processInfo.environment["DATABASE_URL"],
+              var parts = URLComponents(string: raw) else { throw TestSetupError("DATABASE_URL is not set") }
+        parts.path = "/" + config.database
+        guard let url = parts.string else { throw TestSetupError("cannot rewrite DATABASE_URL") }
+        return url
+    }
+}
