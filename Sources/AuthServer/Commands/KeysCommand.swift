@@ -79,7 +79,8 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 
-    static let defaultPrepublishSeconds = 600
+    /// As long as resource servers may cache the JWKS (its max-age), so all have the key first.
+    static let defaultPrepublishSeconds = JWKSEndpoint.maxAge
 
     static func store(_ config: AuthServerConfiguration, _ database: Database, _ logger: Logger,
                       prepublishSeconds: Int = defaultPrepublishSeconds) -> SigningKeyStore {

@@ -52,13 +52,14 @@ actor SigningKeyStore {
 
     /// Creates the first key when there is none (under an advisory lock: replicas may race).
     func bootstrap() async throws {
+        let now = clock.now()
         try await database.transaction { [kek, bits] connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: connection.logger)
             let rows = try await connection.query("SELECT count(*) FROM signing_keys", logger: connection.logger)
             var count = 0
             for try await (value) in rows.decode(Int.self) { count = value }
             if count == 0 {
-                try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: Date())
+                try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now)
             }
         }
         try await reload()
