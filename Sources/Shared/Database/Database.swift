@@ -21,7 +21,9 @@ public struct Database: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await withDeadline(timeout) {
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            try await unwrappingTransactionError {
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         }
     }
 
@@ -56,6 +58,17 @@ public struct Database: Sendable {
         } catch {
             return false
         }
+    }
+}
+
+/// postgres-nio wraps whatever the transaction's body threw in `PostgresTransactionError`; give
+/// callers the body's own error (an `OAuthError`, a `MigrationError`) when the rollback succeeded.
+public func unwrappingTransactionError<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PostgresTransactionError {
+        if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+        throw error
     }
 }
 

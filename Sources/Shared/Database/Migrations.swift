@@ -17,7 +17,7 @@ public struct Migration: Sendable {
 }
 
 public enum Migrations {
-    public static let all: [Migration] = [initialSchema]
+    public static let all: [Migration] = [initialSchema, clientMetadataDocuments]
 
     static let initialSchema = Migration(version: 1, name: "initial schema", statements: [
         """
@@ -167,5 +167,12 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX notes_subject ON notes (subject, id)",
+    ])
+
+    /// Clients identified by the URL of their metadata document (draft-ietf-oauth-client-id-
+    /// metadata-document §4.4): when the cached copy was fetched and when it goes stale.
+    static let clientMetadataDocuments = Migration(version: 2, name: "client metadata documents", statements: [
+        "ALTER TABLE clients ADD COLUMN metadata_fetched_at timestamptz",
+        "ALTER TABLE clients ADD COLUMN metadata_expires_at timestamptz",
     ])
 }

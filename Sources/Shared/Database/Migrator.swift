@@ -13,7 +13,7 @@ public enum Migrator {
 
     @discardableResult
     public static func migrate(_ database: Database, logger: Logger) async throws -> [Int] {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await unwrappingTransactionError { try await database.client.withTransaction(logger: logger) { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             _ = try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -47,7 +47,7 @@ public enum Migrator {
                 newlyApplied.append(migration.version)
             }
             return newlyApplied
-        }
+        } }
     }
 }
 

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// Deletes rows that can no longer matter, so the tables do not grow without bound. Runs in
+/// every AuthServer replica; the deletes are idempotent, so replicas need not coordinate.
+///
+/// Margins are deliberate: revocation rows outlive their token's `exp` by an hour because
+/// resource servers accept `exp` with a leeway and a restarting one must still see them;
+/// rotated refresh tokens live until their own expiry so that a reuse is detected until then.
+struct ExpiredRecordSweeper: Service {
+    let database: Database
+    let logger: Logger
+    let interval: Duration
+    let auditRetentionDays: Int
+
+    static let statements: [(table: String, sql: String)] = [
+        ("authorization_requests", "DELETE FROM authorization_requests WHERE expires_at < now() - interval '1 hour'"),
+        ("authorization_codes", "DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'"),
+        ("login_sessions", "DELETE FROM login_sessions WHERE expires_at < now()"),
+        ("refresh_tokens", "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'"),
+        ("access_tokens", "DELETE FROM access_tokens WHERE expires_at < now() - interval '1 hour'"),
+        ("revoked_access_tokens", "DELETE FROM revoked_access_tokens WHERE expires_at < now() - interval '1 hour'"),
+    ]
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                // Spread replicas apart so they do not all sweep at the same moment.
+                do { try await Task.sleep(for: interval + .seconds(Int.random(in: 0...60))) } catch { return }
+                await sweep()
+            }
+        }
+    }
+
+    /// One pass; returns rows deleted per table. Failures are logged and retried next pass.
+    @discardableResult
+    func sweep() async -> [String: Int] {
+        var deleted: [String: Int] = [:]
+        do {
+            for (table, sql) in Self.statements {
+                deleted[table] = try await count(PostgresQuery(unsafeSQL: "WITH gone AS (\(sql) RETURNING 1) SELECT count(*) FROM gone"))
+            }
+            deleted["audit_events"] = try await count("""
+                WITH gone AS (DELETE FROM audit_events
+                              WHERE occurred_at < now() - make_interval(days => \(Int32(auditRetentionDays))) RETURNING 1)
+                SELECT count(*) FROM gone
+                """)
+            if deleted.values.contains(where: { $0 > 0 }) {
+                logger.info("swept expired records", metadata: ["deleted": "\(deleted.filter { $0.value > 0 })"])
+            }
+        } catch {
+            logger.warning("sweeping expired records failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+        return deleted
+    }
+
+    private func count(_ query: PostgresQuery) async throws -> Int {
+        try await database.query(query).first?.decode(Int.self) ?? 0
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import PostgresNIO
+import Shared
+import Testing
+import TestSupport
+@testable import AuthServer
+
+@Suite("ExpiredRecordSweeper")
+struct ExpiredRecordSweeperTests {
+    @Test("expired rows go, live ones and revocations still inside the resource servers' leeway stay")
+    func sweepsOnlyWhatCanNoLongerMatter() async throws {
+        let config = try await TestDatabase.makeEmptyDatabase()
+        let database = try Database(configuration: config, logger: TestDatabase.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(database, logger: TestDatabase.logger)
+            let longAgo = Date().addingTimeInterval(-3 * 86400)
+            let justExpired = Date().addingTimeInterval(-60)
+            let later = Date().addingTimeInterval(3600)
+            for (jti, expiry) in [("old", longAgo), ("recent", justExpired), ("live", later)] {
+                _ = try await database.query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (\(jti), \(expiry))")
+                _ = try await database.query(
+                    "INSERT INTO access_tokens (jti, client_id, expires_at) VALUES (\(jti), 'c', \(expiry))")
+            }
+            _ = try await database.query("""
+                INSERT INTO audit_events (kind, occurred_at) VALUES ('login', now() - interval '400 days'), ('login', now())
+                """)
+            let sweeper = ExpiredRecordSweeper(database: database, logger: TestDatabase.logger, interval: .seconds(600),
+                                               auditRetentionDays: 365)
+            let deleted = await sweeper.sweep()
+            #expect(deleted["revoked_access_tokens"] == 1 && deleted["access_tokens"] == 1 && deleted["audit_events"] == 1)
+            let kept = try await database.query("SELECT jti FROM revoked_access_tokens ORDER BY jti").map { try $0.decode(String.self) }
+            #expect(kept == ["live", "recent"])
+            #expect(await sweeper.sweep().values.allSatisfy { $0 == 0 })
+        }
+    }
+}
