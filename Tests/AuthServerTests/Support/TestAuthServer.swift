@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import Shared
+import Testing
 import TestSupport
 @testable import AuthServer
 
@@ -14,10 +15,9 @@ struct TestAuthServer: Sendable {
     enum Mode: Sendable {
         /// Through the full middleware chain and router, without a socket.
         case router
-        /// Over a real HTTP connection (one connection: requests run one after another).
+        /// Over a real HTTP connection (one connection: requests run one after another; use
+        /// `postFormOnNewConnection` to race requests).
         case live
-        /// Over real HTTP with a pooled client, so requests can race.
-        case concurrent
     }
 
     let client: any TestClientProtocol
@@ -42,7 +42,6 @@ struct TestAuthServer: Sendable {
         let setup: TestingSetup = switch mode {
         case .router: .router
         case .live: .live
-        case .concurrent: .ahc(.http)
         }
         let address = "198.18.\(Int.random(in: 0...255)).\(Int.random(in: 1...254))-\(UUID().uuidString.prefix(8))"
         return try await server.application.test(setup) { client in
@@ -72,6 +71,17 @@ struct TestAuthServer: Sendable {
         return try await send(.post, path, headers: headers, body: FormEncoding.encode(fields))
     }
 
+    /// POSTs a form over a connection of its own (`.live` only), so several requests can race.
+    func postFormOnNewConnection(_ path: String, _ fields: [(String, String)]) async throws -> Reply {
+        let port = try #require(client.port, "postFormOnNewConnection needs a live server")
+        let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .xForwardedFor: address]
+        let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
+            try await connection.execute(.init(path, method: .post, headers: headers,
+                                               body: ByteBuffer(string: FormEncoding.encode(fields))))
+        }
+        return Reply(head: response.head, body: response.body ?? ByteBuffer())
+    }
+
     func postJSON(_ path: String, _ body: String) async throws -> Reply {
         try await send(.post, path, headers: [.contentType: "application/json"], body: body)
     }
@@ -97,10 +107,18 @@ struct TestAuthServer: Sendable {
 
 /// One HTTP answer, with the views the tests need.
 struct Reply: Sendable {
-    let response: TestResponse
-    var status: HTTPResponse.Status { response.status }
-    var headers: HTTPFields { response.headers }
-    var body: String { String(buffer: response.body) }
+    let head: HTTPResponse
+    let body: String
+    var status: HTTPResponse.Status { head.status }
+    var headers: HTTPFields { head.headerFields }
+
+    init(head: HTTPResponse, body: ByteBuffer) {
+        self.head = head
+        self.body = String(buffer: body)
+    }
+
+    init(response: TestResponse) { self.init(head: response.head, body: response.body) }
+
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
     /// The OAuth `error` code of a JSON error body.
     var error: String? { json["error"] as? String }
