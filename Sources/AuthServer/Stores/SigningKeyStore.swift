@@ -52,7 +52,9 @@ actor SigningKeyStore {
 
     /// Creates the first key when there is none (under an advisory lock: replicas may race).
     func bootstrap() async throws {
-        let now = clock.now()
+        // The very first key has no tokens in circulation to wait for: it signs from the epoch,
+        // so every replica (whatever its clock says) can use it at once.
+        let now = Date(timeIntervalSince1970: 0)
         try await database.transaction { [kek, bits] connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: connection.logger)
             let rows = try await connection.query("SELECT count(*) FROM signing_keys", logger: connection.logger)
