@@ -94,7 +94,7 @@ def check_dockerfile(text):
         if w == "ADD":
             errors.append(f"final stage uses ADD ({r}); use COPY --from")
     runtime_runs = " ".join(r for w, r in final["body"] if w == "RUN")
-    for pkg in ("libssl3", "ca-certificates", "tzdata"):
+    for pkg in ("libssl3", "libcurl4", "ca-certificates", "tzdata"):
         if not re.search(rf"\b{re.escape(pkg)}\b", runtime_runs):
             errors.append(f"runtime stage does not install {pkg}")
     env = " ".join(r for w, r in final["body"] if w == "ENV")
@@ -174,6 +174,7 @@ def self_test():
         "single stage": lambda t: t[t.index("FROM ${RUNTIME_IMAGE}"):],
         "runtime not slim": lambda t: t.replace("RUNTIME_IMAGE=debian:bookworm-slim", "RUNTIME_IMAGE=debian:bookworm"),
         "no libssl3": lambda t: t.replace(" libssl3 ", " "),
+        "no libcurl4": lambda t: t.replace(" libcurl4 ", " "),
         "copy from context": lambda t: t.replace("COPY --from=build ", "COPY "),
         "missing product": lambda t: t.replace("--product ResourceServer", "--product Other"),
         "host 127.0.0.1": lambda t: t.replace("GATEHOUSE_AUTH_HOST=0.0.0.0", "GATEHOUSE_AUTH_HOST=127.0.0.1"),
