@@ -26,6 +26,10 @@ struct AuthServerConfiguration: Sendable {
     var logLevel: Logger.Level
     /// When set, `X-Forwarded-For` from these proxy addresses names the client address.
     var trustForwardedFor: Bool
+    /// Accept an https URL as client_id and fetch its client ID metadata document.
+    var clientMetadataDocuments: Bool
+    /// Tests only: metadata documents may be fetched from loopback addresses, over plain http.
+    var insecureCIMDAllowLoopback: Bool
 
     static let defaultIssuer = "http://localhost:9000"
     static let defaultResource = "http://localhost:8000/mcp"
@@ -70,6 +74,8 @@ struct AuthServerConfiguration: Sendable {
         }
         logLevel = level
         trustForwardedFor = try env.bool("GATEHOUSE_TRUST_FORWARDED_FOR")
+        clientMetadataDocuments = try env.bool("GATEHOUSE_CLIENT_METADATA_DOCUMENTS", default: true)
+        insecureCIMDAllowLoopback = try env.bool("GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK")
     }
 
     /// The key-encryption key protects signing keys at rest. Production passes it by value or
@@ -105,6 +111,9 @@ struct AuthServerConfiguration: Sendable {
         }
         if !issuerIsHTTPS {
             warnings.append("the issuer \(issuer) is plain http: acceptable on loopback for development only")
+        }
+        if insecureCIMDAllowLoopback && clientMetadataDocuments {
+            warnings.append("GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK: client metadata documents may be fetched from this machine, over plain http; for tests only")
         }
         return warnings
     }

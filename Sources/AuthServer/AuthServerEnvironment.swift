@@ -9,6 +9,8 @@ struct AuthServerEnvironment: Sendable {
     let clock: Clock
     let logger: Logger
     let clients: ClientStore
+    /// Finds a client for the flows: registered, or by its metadata document URL.
+    let clientResolver: ClientResolver
     let users: UserStore
     let keys: SigningKeyStore
     let audit: AuditLog

@@ -19,9 +19,13 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
         database: database, kek: configuration.keyEncryptionKey, bits: configuration.signingKeyBits,
         accessTokenLifetime: configuration.accessTokenLifetime, prepublishSeconds: keyPrepublishSeconds,
         clock: clock, logger: logger)
+    let clients = ClientStore(database: database)
+    let resolver = ClientResolver(
+        clients: clients, fetcher: ClientMetadataFetcher(allowLoopback: configuration.insecureCIMDAllowLoopback),
+        metadataDocumentsEnabled: configuration.clientMetadataDocuments, clock: clock, logger: logger)
     let env = AuthServerEnvironment(
         configuration: configuration, database: database, clock: clock, logger: logger,
-        clients: ClientStore(database: database), users: UserStore(database: database), keys: keys,
+        clients: clients, clientResolver: resolver, users: UserStore(database: database), keys: keys,
         audit: AuditLog(database: database, logger: logger), throttle: LoginThrottle(database: database),
         tokens: TokenIssuer(keys: keys, issuer: configuration.issuer, accessTokenLifetime: configuration.accessTokenLifetime,
                             refreshTokenLifetime: configuration.refreshTokenLifetime),
@@ -47,7 +51,7 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
         env: env, pages: pages, pendingRequests: PendingRequestStore(database: env.database),
         sessions: SessionStore(database: env.database, lifetime: TimeInterval(env.configuration.loginSessionLifetime)),
         consents: ConsentStore(database: env.database))
-    let authenticator = ClientAuthenticator(clients: env.clients)
+    let authenticator = ClientAuthenticator(clients: env.clientResolver)
     let token = TokenEndpoint(env: env)
     let authorize = AuthorizeEndpoint(env: env, flow: flow)
     let login = LoginEndpoint(env: env, flow: flow)

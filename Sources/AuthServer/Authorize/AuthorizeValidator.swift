@@ -6,14 +6,15 @@ import Shared
 /// (RFC 6749 §4.1.2.1: "the authorization server SHOULD inform the resource owner of the error
 /// and MUST NOT automatically redirect the user-agent to the invalid redirection URI").
 ///
-///   1. client          client_id names a live client             → error page
+///   1. client          client_id names a live client, or a valid   → error page
+///                      client ID metadata document URL
 ///   2. redirect URI    matches a registered one (RFC 8252 ports) → error page
 ///   3. response type   exactly "code"                            → redirect unsupported_response_type
 ///   4. PKCE            S256 challenge present; plain refused     → redirect invalid_request
 ///   5. scope           narrowed to known scopes; absent = default → redirect invalid_scope
 ///   6. resource        RFC 8707, canonical, one we serve          → redirect invalid_target
 struct AuthorizeValidator: Sendable {
-    let clients: ClientStore
+    let clients: ClientResolver
     let resource: ResourceIdentifier
 
     enum Outcome: Sendable {
@@ -34,7 +35,16 @@ struct AuthorizeValidator: Sendable {
         guard case .some(let clientIDValue) = single("client_id"), let clientID = clientIDValue, !clientID.isEmpty else {
             return .errorPage(.invalidRequest("client_id is missing or repeated"))
         }
-        guard let client = try await clients.find(clientID) else {
+        let found: Client?
+        do {
+            found = try await clients.find(clientID)
+        } catch let error as OAuthError {
+            // A metadata document that cannot be fetched or is invalid. draft-ietf-oauth-client-id-
+            // metadata-document-00 §4.3: "If fetching the metadata document fails, the
+            // authorization server SHOULD abort the authorization request."
+            return .errorPage(error)
+        }
+        guard let client = found else {
             return .errorPage(OAuthError(.invalidClient, "unknown client_id"))
         }
         // 2. redirect URI (optional only when exactly one is registered)

@@ -11,6 +11,25 @@ struct AuthorizationFlow: Sendable {
     let sessions: SessionStore
     let consents: ConsentStore
 
+    enum ClientLookup {
+        case found(Client)
+        /// The page to show instead.
+        case refused(Response)
+    }
+
+    /// The client of a parked request, looked up again: since `/authorize` it may have been
+    /// deleted, or its metadata document may have gone stale and turned invalid.
+    func client(of pending: PendingRequestStore.Pending) async throws -> ClientLookup {
+        do {
+            guard let client = try await env.clientResolver.find(pending.request.clientID) else {
+                return .refused(pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered.")))
+            }
+            return .found(client)
+        } catch let error as OAuthError {
+            return .refused(pages.errorPage(OAuthErrorLike(code: error.code.rawValue, message: error.errorDescription ?? "invalid client")))
+        }
+    }
+
     /// Shows login when there is no session, consent when it is needed, else issues the code.
     func continueFlow(_ pending: PendingRequestStore.Pending, client: Client, sessionID: String?,
                       context: AuthRequestContext) async throws -> Response {
@@ -50,6 +69,10 @@ struct AuthorizationFlow: Sendable {
         if HTTPURL.isLoopbackHost(redirect?.host ?? "") { values["loopbackWarning"] = true }
         if let uri = client.clientURI { values["clientURI"] = uri }
         if client.registrationKind == "dynamic" { values["dynamicallyRegistered"] = true }
+        // MCP 2025-11-25: the client_id URL's host is what the document proved; show it.
+        if client.isMetadataDocument, let host = ClientMetadataDocument.verifiedHost(of: client.clientID) {
+            values["verifiedDomain"] = host
+        }
         return pages.render("consent", values)
     }
 

@@ -21,7 +21,7 @@ struct ConsentEndpoint: Sendable {
                 message: "This consent form has expired or was not opened in this browser. Start again from the app."))
         }
         guard let user = try await flow.sessions.user(sessionID: request.cookies["gh_session"]?.value, now: now) else {
-            guard let client = try await env.clients.find(pending.request.clientID) else {
+            guard case .found(let client) = try await flow.client(of: pending) else {
                 return flow.pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered."))
             }
             return flow.loginPage(pending, client: client, username: nil, error: "Your session ended. Sign in again.")

@@ -22,8 +22,10 @@ struct LoginEndpoint: Sendable {
                 code: "invalid_request",
                 message: "This sign-in form has expired or was not opened in this browser. Start again from the app."))
         }
-        guard let client = try await env.clients.find(pending.request.clientID) else {
-            return flow.pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered."))
+        let client: Client
+        switch try await flow.client(of: pending) {
+        case .found(let found): client = found
+        case .refused(let page): return page
         }
         let username = (try form.single("username") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         let password = try form.single("password") ?? ""

@@ -11,7 +11,7 @@ struct MetadataEndpoint: Sendable {
     let document: ByteBuffer
 
     init(env: AuthServerEnvironment) throws {
-        let metadata: [String: Any] = [
+        var metadata: [String: Any] = [
             "issuer": env.issuer,
             "authorization_endpoint": env.endpoint("/authorize"),
             "token_endpoint": env.endpoint("/token"),
@@ -32,6 +32,11 @@ struct MetadataEndpoint: Sendable {
             "id_token_signing_alg_values_supported": ["RS256"],
             "resource_indicators_supported": true,
         ]
+        // draft-ietf-oauth-client-id-metadata-document-00 §5; advertised only when it works:
+        // clients (Claude, ChatGPT, the Python SDK) switch to CIMD as soon as they see it.
+        if env.configuration.clientMetadataDocuments {
+            metadata["client_id_metadata_document_supported"] = true
+        }
         document = ByteBuffer(bytes: try JSONSerialization.data(
             withJSONObject: metadata, options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]))
     }

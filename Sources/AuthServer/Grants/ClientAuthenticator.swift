@@ -6,7 +6,7 @@ import Shared
 /// Client authentication at the token, revocation and introspection endpoints, by the method
 /// the client registered (RFC 6749 §2.3.1, RFC 7591 §2 `token_endpoint_auth_method`).
 struct ClientAuthenticator: Sendable {
-    let clients: ClientStore
+    let clients: ClientResolver
 
     func authenticate(_ request: Request, form: FormBody) async throws -> Client {
         let basic = try Self.basicCredentials(request)
@@ -22,7 +22,8 @@ struct ClientAuthenticator: Sendable {
         if let basic, let formClientID, formClientID != basic.id {
             throw OAuthError.invalidRequest("client_id in the body differs from the Authorization header")
         }
-        // An unknown or deleted client gets 401 invalid_client: Claude re-registers on that.
+        // An unknown or deleted client gets 401 invalid_client: Claude re-registers on that. So
+        // does a client whose metadata document cannot be fetched or validated (the resolver throws).
         guard let client = try await clients.find(clientID) else {
             throw OAuthError.invalidClient("unknown client", basicAuthChallenge: basic != nil)
         }

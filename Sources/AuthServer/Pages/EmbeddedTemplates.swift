@@ -53,6 +53,7 @@ enum EmbeddedTemplates {
   <p class="host"><code>{{redirectHost}}</code>{{#loopbackWarning}}<br><span class="warn">This is an app on this computer. Only continue if you just started it.</span>{{/loopbackWarning}}</p>
   {{#clientURI}}<p class="small">Publisher site: <code>{{clientURI}}</code> (as the app itself states; not verified)</p>{{/clientURI}}
   {{#dynamicallyRegistered}}<p class="small">This app registered itself with Gatehouse; its name is not verified.</p>{{/dynamicallyRegistered}}
+  {{#verifiedDomain}}<p class="small">Client identity verified: <code>{{verifiedDomain}}</code> (it publishes this app's details at its client_id address)</p>{{/verifiedDomain}}
 </section>
 <form method="post" action="/consent" class="actions">
   <input type="hidden" name="request" value="{{requestID}}">

@@ -24,11 +24,16 @@ struct Client: Sendable {
 
     var isPublic: Bool { authMethod == .none }
 
+    /// `registration_kind` of a client identified by the URL of its metadata document.
+    static let metadataDocumentKind = "metadata_document"
+    var isMetadataDocument: Bool { registrationKind == Self.metadataDocumentKind }
+
     /// Scope used when an authorization request has none (ChatGPT reconnects without one).
     var defaultScope: ScopeSet { scope.isEmpty ? ScopeSet(tokens: ScopeCatalog.names) : scope }
 }
 
-/// An RFC 7591 registration request, validated field by field.
+/// An RFC 7591 registration request, validated field by field. A client ID metadata document
+/// carries the same fields and is validated by the same code (`init(metadata:defaultAuthMethod:)`).
 struct ClientRegistrationRequest {
     static let maxBodyBytes = 64 * 1024
     static let maxFieldLength = 2000
@@ -47,6 +52,13 @@ struct ClientRegistrationRequest {
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)), let object = parsed as? [String: Any] else {
             throw OAuthError(.invalidClientMetadata, "the body must be a JSON object")
         }
+        // RFC 7591 §2: "If unspecified or omitted, the default is client_secret_basic".
+        try self.init(metadata: object, defaultAuthMethod: .clientSecretBasic)
+    }
+
+    /// Validates client metadata already parsed from JSON: a registration body or a fetched
+    /// client ID metadata document.
+    init(metadata object: [String: Any], defaultAuthMethod: Client.AuthMethod) throws(OAuthError) {
         func string(_ key: String) throws(OAuthError) -> String? {
             guard let value = object[key], !(value is NSNull) else { return nil }
             guard let text = value as? String else { throw OAuthError(.invalidClientMetadata, "\(key) must be a string") }
@@ -70,12 +82,14 @@ struct ClientRegistrationRequest {
         }
         redirectURIs = uris
 
-        // RFC 7591 §2: "If unspecified or omitted, the default is client_secret_basic".
-        let methodText = try string("token_endpoint_auth_method") ?? Client.AuthMethod.clientSecretBasic.rawValue
-        guard let method = Client.AuthMethod(rawValue: methodText) else {
-            throw OAuthError(.invalidClientMetadata, "token_endpoint_auth_method must be one of none, client_secret_basic, client_secret_post")
+        if let methodText = try string("token_endpoint_auth_method") {
+            guard let method = Client.AuthMethod(rawValue: methodText) else {
+                throw OAuthError(.invalidClientMetadata, "token_endpoint_auth_method must be one of none, client_secret_basic, client_secret_post")
+            }
+            authMethod = method
+        } else {
+            authMethod = defaultAuthMethod
         }
-        authMethod = method
 
         let grants = try strings("grant_types") ?? ["authorization_code"]
         let supportedGrants: Set<String> = ["authorization_code", "refresh_token"]

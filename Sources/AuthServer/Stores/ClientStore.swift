@@ -51,7 +51,8 @@ struct ClientStore: Sendable {
         }
     }
 
-    private static func client(from row: PostgresRow) throws -> Client {
+    /// Decodes the first eleven columns, in the order of the SELECTs above; later ones are ignored.
+    static func client(from row: PostgresRow) throws -> Client {
         let (id, secretHash, method, name, uri, redirects, grants, scope, appType, kind, created) = try row.decode(
             (String, ByteBuffer?, String, String?, String?, [String], [String], String, String, String, Date).self)
         return Client(

@@ -1,4 +1,7 @@
+import Atomics
+import Dispatch
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
@@ -9,18 +12,20 @@ public struct Database: Sendable {
     public let client: PostgresClient
     public let timeout: Duration
     public let logger: Logger
+    let usage: PoolUsage
 
     public init(configuration: DatabaseConfiguration, logger: Logger) throws {
         self.client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         self.timeout = configuration.queryTimeout
         self.logger = logger
+        self.usage = PoolUsage(maximumConnections: configuration.maxConnections)
     }
 
     /// Runs `body` with one connection inside a transaction, bounded by the timeout.
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withDeadline(timeout) {
+        try await usage.measure(timeout) {
             try await unwrappingTransactionError {
                 try await client.withTransaction(logger: logger) { connection in try await body(connection) }
             }
@@ -31,7 +36,7 @@ public struct Database: Sendable {
     public func connection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withDeadline(timeout) {
+        try await usage.measure(timeout) {
             try await client.withConnection { connection in try await body(connection) }
         }
     }
@@ -39,7 +44,7 @@ public struct Database: Sendable {
     /// A single statement, bounded by the timeout. Rows are collected before returning.
     public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
         let logger = self.logger
-        return try await withDeadline(timeout) {
+        return try await usage.measure(timeout) {
             let rows = try await client.query(query, logger: logger)
             var collected: [PostgresRow] = []
             for try await row in rows { collected.append(row) }
@@ -69,6 +74,34 @@ public func unwrappingTransactionError<T>(_ body: () async throws -> T) async th
     } catch let error as PostgresTransactionError {
         if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
         throw error
+    }
+}
+
+/// Pool use as Prometheus sees it: calls in flight against the pool's size, and how long calls
+/// take (postgres-nio keeps its own pool metrics private).
+struct PoolUsage: Sendable {
+    private let inFlight = ManagedAtomic<Int>(0)
+    private let inFlightGauge = Gauge(label: "gatehouse_db_calls_in_flight")
+    private let duration = Timer(label: "gatehouse_db_call_duration_seconds")
+    private let timeouts = Counter(label: "gatehouse_db_call_timeouts_total")
+
+    init(maximumConnections: Int) {
+        Gauge(label: "gatehouse_db_pool_max_connections").record(maximumConnections)
+    }
+
+    func measure<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        inFlightGauge.record(inFlight.wrappingIncrementThenLoad(ordering: .relaxed))
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+            inFlightGauge.record(inFlight.wrappingDecrementThenLoad(ordering: .relaxed))
+        }
+        do {
+            return try await withDeadline(limit, body)
+        } catch let error as DatabaseTimeoutError {
+            timeouts.increment()
+            throw error
+        }
     }
 }
 

@@ -1,0 +1,121 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Fetches a client ID metadata document: one GET, `Accept: application/json`, no redirects
+/// followed, 5 s, at most 5 KiB, and only from a public address.
+///
+/// The host is resolved here, the address checked against `OutboundAddressPolicy`, and the
+/// connection pinned to that very address (AsyncHTTPClient's `dnsOverride`, which keeps SNI and
+/// certificate checks on the hostname), so a second DNS answer cannot swap in an internal one.
+struct ClientMetadataFetcher: Sendable {
+    static let timeout: TimeAmount = .seconds(5)
+    /// GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK: loopback addresses (and http to them) for tests.
+    let allowLoopback: Bool
+
+    struct Fetched: Sendable {
+        let body: [UInt8]
+        /// `Cache-Control: max-age`, or 0 for `no-store`/`no-cache`; nil when the header says nothing.
+        let maxAge: Int?
+    }
+
+    func fetch(_ clientID: String) async throws(ClientMetadataDocumentError) -> Fetched {
+        let url = try ClientMetadataDocument.validateURL(clientID, allowLoopbackHTTP: allowLoopback)
+        let rawHost = url.host ?? ""
+        let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        let address = try await checkedAddress(host: host, port: port)
+
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: Self.timeout, read: Self.timeout))
+        // One attempt: a host that refuses connections fails now, not after 5 s of retries.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        if let ip = address.ipAddress, (try? SocketAddress(ipAddress: host, port: port)) == nil {
+            configuration.dnsOverride = [rawHost: ip, rawHost.lowercased(): ip]
+        }
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let result: Result<Fetched, ClientMetadataDocumentError>
+        do {
+            result = .success(try await get(clientID, with: client))
+        } catch let error as ClientMetadataDocumentError {
+            result = .failure(error)
+        } catch is NIOTooManyBytesError {
+            result = .failure(.init("the document is larger than \(ClientMetadataDocument.maxBytes) bytes"))
+        } catch {
+            result = .failure(.init("the document could not be fetched (\(Self.summary(of: error)))", transient: true))
+        }
+        try? await client.shutdown()
+        return try result.get()
+    }
+
+    private func get(_ url: String, with client: HTTPClient) async throws -> Fetched {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Gatehouse-AuthServer (client metadata)")
+        let response = try await client.execute(request, timeout: Self.timeout)
+        // §4.4: "The authorization server MUST NOT cache error responses." Redirects are errors
+        // too: the document must be at the client_id URL itself.
+        guard response.status == .ok else {
+            throw ClientMetadataDocumentError("fetching the document returned HTTP \(response.status.code)",
+                                              transient: response.status.code >= 500)
+        }
+        // §4.1: "served with more specific content types as long as the response is JSON".
+        let mediaType = response.headers.first(name: "content-type")?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+            throw ClientMetadataDocumentError("the document is not served as JSON (Content-Type \(mediaType.prefix(60)))")
+        }
+        if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > ClientMetadataDocument.maxBytes {
+            throw ClientMetadataDocumentError("the document is larger than \(ClientMetadataDocument.maxBytes) bytes")
+        }
+        let body = try await response.body.collect(upTo: ClientMetadataDocument.maxBytes)
+        return Fetched(body: Array(buffer: body), maxAge: Self.maxAge(response.headers.first(name: "cache-control")))
+    }
+
+    /// Resolves `host` and refuses addresses the server must not reach (draft §6.5).
+    private func checkedAddress(host: String, port: Int) async throws(ClientMetadataDocumentError) -> SocketAddress {
+        let address: SocketAddress
+        if let literal = try? SocketAddress(ipAddress: host, port: port) {
+            address = literal
+        } else {
+            do {
+                address = try await NIOThreadPool.singleton.runIfActive {
+                    try SocketAddress.makeAddressResolvingHost(host, port: port)
+                }
+            } catch {
+                throw .init("the host \(host) could not be resolved", transient: true)
+            }
+        }
+        switch OutboundAddressPolicy.classify(address) {
+        case .publicAddress: return address
+        case .loopback where allowLoopback: return address
+        case .loopback: throw .init("the host \(host) is a loopback address")
+        case .refused(let what): throw .init("the host \(host) is \(what)")
+        }
+    }
+
+    /// RFC 9111 §5.2.2: `max-age=N`; `no-store` and `no-cache` mean "do not reuse" (0 here; the
+    /// resolver's lower bound still applies).
+    static func maxAge(_ header: String?) -> Int? {
+        guard let header else { return nil }
+        var result: Int?
+        for directive in header.lowercased().split(separator: ",") {
+            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            switch parts.first ?? "" {
+            case "no-store", "no-cache": return 0
+            case "max-age" where parts.count == 2:
+                result = Int(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+            default: continue
+            }
+        }
+        return result
+    }
+
+    private static func summary(of error: any Error) -> String {
+        if let error = error as? HTTPClientError { return String(describing: error).prefix(120).description }
+        return String(describing: type(of: error))
+    }
+}
