@@ -26,6 +26,8 @@ struct AuthServerConfiguration: Sendable {
     var logLevel: Logger.Level
     /// When set, `X-Forwarded-For` from these proxy addresses names the client address.
     var trustForwardedFor: Bool
+    /// Audit events older than this are deleted by the sweeper.
+    var auditRetentionDays: Int
     /// Accept an https URL as client_id and fetch its client ID metadata document.
     var clientMetadataDocuments: Bool
     /// Tests only: metadata documents may be fetched from loopback addresses, over plain http.
@@ -74,6 +76,7 @@ struct AuthServerConfiguration: Sendable {
         }
         logLevel = level
         trustForwardedFor = try env.bool("GATEHOUSE_TRUST_FORWARDED_FOR")
+        auditRetentionDays = try env.int("GATEHOUSE_AUDIT_RETENTION_DAYS", default: 365, range: 1...3650)
         clientMetadataDocuments = try env.bool("GATEHOUSE_CLIENT_METADATA_DOCUMENTS", default: true)
         insecureCIMDAllowLoopback = try env.bool("GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK")
     }

@@ -34,7 +34,11 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
     var application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Gatehouse-AuthServer"),
-        services: [database.client],
+        services: [
+            database.client,
+            ExpiredRecordSweeper(database: database, logger: logger, interval: .seconds(600),
+                                 auditRetentionDays: configuration.auditRetentionDays),
+        ],
         logger: logger)
     application.beforeServerStarts {
         try await Migrator.migrate(database, logger: logger)

@@ -54,11 +54,13 @@ struct LoginEndpoint: Sendable {
         return response
     }
 
-    /// The peer address, or the first `X-Forwarded-For` hop when the operator says a trusted
-    /// proxy sits in front (GATEHOUSE_TRUST_FORWARDED_FOR).
+    /// The peer address, or — when the operator says one trusted proxy sits in front
+    /// (GATEHOUSE_TRUST_FORWARDED_FOR) — the last `X-Forwarded-For` entry: the address that proxy
+    /// saw. Earlier entries come from the client and can be forged (a proxy that appends, like
+    /// Fly's, keeps them), so they are never used for throttling.
     private func clientAddress(_ request: Request, context: AuthRequestContext) -> String {
         if env.configuration.trustForwardedFor,
-           let forwarded = request.headers[.xForwardedFor]?.split(separator: ",").first {
+           let forwarded = request.headers[.xForwardedFor]?.split(separator: ",").last {
             return forwarded.trimmingCharacters(in: CharacterSet.whitespaces)
         }
         return context.peerAddress
