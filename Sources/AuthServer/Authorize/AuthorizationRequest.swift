@@ -14,8 +14,12 @@ struct AuthorizationRequest: Codable, Sendable, Equatable {
     /// `prompt=consent` (the Python SDK sends it with offline_access) or `prompt=login`.
     var forceConsent: Bool
     var forceLogin: Bool
+    /// Whether the request named its redirect URI (it may be left out when only one is
+    /// registered). OAuth 2.1 §4.1.3 then requires it at the token endpoint only if it was sent.
+    var redirectURIWasSent: Bool
 
     var redirect: ValidatedRedirect { ValidatedRedirect(uncheckedURI: redirectURI, state: state) }
+
     var scopeSet: ScopeSet { ScopeSet(scope) }
 }
 

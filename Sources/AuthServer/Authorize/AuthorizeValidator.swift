@@ -99,7 +99,8 @@ struct AuthorizeValidator: Sendable {
         let request = AuthorizationRequest(
             clientID: client.clientID, redirectURI: redirect.uri, state: redirect.state, codeChallenge: challenge,
             scope: scope.description, resource: resource.value,
-            forceConsent: prompts.contains("consent"), forceLogin: prompts.contains("login"))
+            forceConsent: prompts.contains("consent"), forceLogin: prompts.contains("login"),
+            redirectURIWasSent: redirectValue != nil)
         return .valid(request, client)
     }
 }

@@ -54,8 +54,15 @@ struct AuthorizationCodeGrant: Grant {
                 "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code)))",
                 logger: connection.logger)
             guard expiresAt > now else { return .refused(.invalidGrant("the authorization code has expired")) }
-            guard let redirectURI, redirectURI == codeRedirect else {
-                return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
+            if codeRedirect.isEmpty {
+                // Not named at /authorize (one registered URI): optional here, but if sent it must be that one.
+                if let redirectURI, !client.redirectURIs.contains(redirectURI) {
+                    return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
+                }
+            } else {
+                guard let redirectURI, redirectURI == codeRedirect else {
+                    return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
+                }
             }
             guard let verifier else { return .refused(.invalidGrant("code_verifier is required")) }
             guard isValidCodeVerifier(verifier), Base64URL.encode(Digest.sha256(verifier)) == challenge else {

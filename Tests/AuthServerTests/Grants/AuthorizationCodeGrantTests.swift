@@ -116,8 +116,7 @@ import Testing
         }
     }
 
-    @Test("OAuth 2.1 §4.1.3: redirect_uri may be omitted at the token endpoint when the authorization request omitted it",
-          .disabled("BUG: AuthorizationCodeGrant.swift:57 requires redirect_uri even when /authorize was sent without one"))
+    @Test("OAuth 2.1 §4.1.3: redirect_uri may be omitted at the token endpoint when the authorization request omitted it")
     func redirectURIOptionalWhenOmittedAtAuthorize() async throws {
         try await TestAuthServer.run { server in
             let client = try await server.registerClient()
