@@ -30,6 +30,24 @@ struct AuthorizationFlow: Sendable {
         }
     }
 
+    /// The pending request a login or consent form belongs to: it must exist, not have expired,
+    /// have been started in this browser (the `gh_flow` cookie), and carry its CSRF token.
+    func pendingRequest(from form: FormBody, request: Request, now: Date) async throws -> PendingRequestStore.Pending? {
+        guard let requestID = try form.single("request"),
+              let pending = try await pendingRequests.find(
+                id: requestID, browserBinding: request.cookies["gh_flow"]?.value, now: now),
+              let csrf = try form.single("csrf"), constantTimeEquals(Array(csrf.utf8), Array(pending.csrfToken.utf8))
+        else { return nil }
+        return pending
+    }
+
+    /// The page for a form whose request is gone, foreign or forged.
+    func staleFormPage(_ what: String) -> Response {
+        pages.errorPage(OAuthErrorLike(
+            code: "invalid_request",
+            message: "This \(what) form has expired or was not opened in this browser. Start again from the app."))
+    }
+
     /// Shows login when there is no session, consent when it is needed, else issues the code.
     func continueFlow(_ pending: PendingRequestStore.Pending, client: Client, sessionID: String?,
                       context: AuthRequestContext) async throws -> Response {

@@ -11,14 +11,8 @@ struct ConsentEndpoint: Sendable {
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
         let form = try await FormBody(request: request, context: context)
         let now = env.clock.now()
-        guard let requestID = try form.single("request"),
-              let pending = try await flow.pendingRequests.find(
-                id: requestID, browserBinding: request.cookies["gh_flow"]?.value, now: now),
-              let csrf = try form.single("csrf"), constantTimeEquals(Array(csrf.utf8), Array(pending.csrfToken.utf8))
-        else {
-            return flow.pages.errorPage(OAuthErrorLike(
-                code: "invalid_request",
-                message: "This consent form has expired or was not opened in this browser. Start again from the app."))
+        guard let pending = try await flow.pendingRequest(from: form, request: request, now: now) else {
+            return flow.staleFormPage("consent")
         }
         guard let user = try await flow.sessions.user(sessionID: request.cookies["gh_session"]?.value, now: now) else {
             guard case .found(let client) = try await flow.client(of: pending) else {
