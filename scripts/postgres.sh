@@ -10,6 +10,18 @@ PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -n "$PGBIN" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# As root the cluster belongs to `postgres`, which must be able to reach the data directory. A
+# project cloned under a private folder (e.g. /root) is not reachable: then the cluster lives in
+# /tmp instead, under a name derived from the project path, and this says so.
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$(dirname "$dir")"
+  if ! runuser -u postgres -- test -x "$(dirname "$dir")" 2>/dev/null; then
+    alt="/tmp/gatehouse-pg-$(printf '%s' "$dir" | sha256sum | cut -c1-12)"
+    [ "$cmd" = start ] && echo "note: $dir is not reachable by the postgres user; using $alt" >&2
+    dir="$alt"
+  fi
+fi
+
 case "$cmd" in
 start)
   port="${3:?port}"
