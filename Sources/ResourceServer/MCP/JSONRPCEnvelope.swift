@@ -24,6 +24,10 @@ struct JSONRPCEnvelope: Sendable {
     let toolName: String?
     /// `params.protocolVersion` of an `initialize`.
     let requestedProtocolVersion: String?
+    /// The request's id as JSON text (`7` or `"abc"`), for answers Gatehouse writes itself.
+    var idJSON: String? = nil
+    /// Whether `params.cursor` was sent (a paginated `tools/list`).
+    var hasCursor = false
 
     var method: String? {
         switch kind {
@@ -56,7 +60,8 @@ struct JSONRPCEnvelope: Sendable {
         return JSONRPCEnvelope(
             kind: message.hasID ? .request(method: method) : .notification(method: method),
             toolName: method == "tools/call" ? message.params?.name : nil,
-            requestedProtocolVersion: method == "initialize" ? message.params?.protocolVersion : nil)
+            requestedProtocolVersion: method == "initialize" ? message.params?.protocolVersion : nil,
+            idJSON: message.idJSON, hasCursor: message.params?.cursor != nil)
     }
 
     /// Decoded with `JSONDecoder`, like the SDK's own `Server`, so both agree on what an id is.
@@ -64,14 +69,16 @@ struct JSONRPCEnvelope: Sendable {
         struct Params: Decodable {
             var name: String?
             var protocolVersion: String?
+            var cursor: String?
 
             init(from decoder: any Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 name = try? container.decodeIfPresent(String.self, forKey: .name)
                 protocolVersion = try? container.decodeIfPresent(String.self, forKey: .protocolVersion)
+                cursor = container.contains(.cursor) ? ((try? container.decode(String.self, forKey: .cursor)) ?? "") : nil
             }
 
-            enum CodingKeys: String, CodingKey { case name, protocolVersion }
+            enum CodingKeys: String, CodingKey { case name, protocolVersion, cursor }
         }
 
         var jsonrpc: String?
@@ -79,6 +86,7 @@ struct JSONRPCEnvelope: Sendable {
         var params: Params?
         var hasID: Bool
         var hasResultOrError: Bool
+        var idJSON: String?
 
         enum CodingKeys: String, CodingKey { case jsonrpc, method, params, id, result, error }
 
@@ -89,14 +97,17 @@ struct JSONRPCEnvelope: Sendable {
             // "params … MUST be an object" in MCP (JSON-RPC also allows arrays; no MCP method uses them).
             params = try container.decodeIfPresent(Params.self, forKey: .params)
             hasID = container.contains(.id)
-            if hasID { try Self.checkID(container) }
+            if hasID { idJSON = try Self.checkID(container) }
             hasResultOrError = container.contains(.result) || container.contains(.error)
         }
 
         /// MCP (Basic, Requests): "Requests MUST include a string or integer ID" and "the ID MUST NOT be null".
-        private static func checkID(_ container: KeyedDecodingContainer<CodingKeys>) throws {
-            if let string = try? container.decode(String.self, forKey: .id), !string.isEmpty { return }
-            if (try? container.decode(Int.self, forKey: .id)) != nil { return }
+        private static func checkID(_ container: KeyedDecodingContainer<CodingKeys>) throws -> String {
+            if let string = try? container.decode(String.self, forKey: .id), !string.isEmpty,
+               let encoded = try? JSONEncoder().encode(string) {
+                return String(decoding: encoded, as: UTF8.self)
+            }
+            if let number = try? container.decode(Int.self, forKey: .id) { return String(number) }
             throw Invalid(code: -32600, message: "Invalid Request: id must be a non-empty string or an integer")
         }
     }

@@ -29,6 +29,7 @@ struct MCPEndpoint: Sendable {
     let challenge: BearerChallenge
     let server: MCPSessionlessServer
     let tools: ToolCatalog
+    let toolList: ToolListCache
 
     /// MCP transports: "If the server receives a request with an invalid or unsupported
     /// MCP-Protocol-Version, it MUST respond with 400 Bad Request."
@@ -43,6 +44,7 @@ struct MCPEndpoint: Sendable {
         self.challenge = challenge
         self.server = server
         self.tools = tools
+        self.toolList = ToolListCache(server: server)
     }
 
     func addRoutes(to router: Router<some Hummingbird.RequestContext>, path: String) {
@@ -83,6 +85,13 @@ struct MCPEndpoint: Sendable {
         }
         let mcpRequest = MCP.HTTPRequest(method: "POST", headers: Self.forwardedHeaders(request.headers), body: data,
                                          path: request.uri.path)
+        // The static tool list comes from the SDK once and is reused; requests the SDK would refuse
+        // (Accept or Content-Type wrong) or paginate still go to it.
+        if envelope.kind == .request(method: "tools/list"), !envelope.hasCursor, let id = envelope.idJSON,
+           Self.wellFormedForCache(mcpRequest),
+           let cached = await toolList.response(idJSON: id, logger: context.logger) {
+            return HTTPResponseAdapter.response(from: cached)
+        }
         let response = try await server.handle(mcpRequest, as: identity, logger: context.logger)
         return HTTPResponseAdapter.response(from: response)
     }
@@ -109,6 +118,13 @@ struct MCPEndpoint: Sendable {
                 throw unavailable
             }
         }
+    }
+
+    /// The headers the SDK's validators would accept for a JSON POST.
+    static func wellFormedForCache(_ request: MCP.HTTPRequest) -> Bool {
+        let context = HTTPValidationContext(httpMethod: "POST", isInitializationRequest: false)
+        return AcceptsJSONValidator().validate(request, context: context) == nil
+            && request.header("Content-Type")?.lowercased().hasPrefix("application/json") == true
     }
 
     /// Everything the SDK needs, minus credentials: the token has done its job and goes no further.
