@@ -61,7 +61,7 @@ struct AcceptsJSONValidator: HTTPRequestValidator {
     func validate(_ request: MCP.HTTPRequest, context: HTTPValidationContext) -> MCP.HTTPResponse? {
         guard let accept = request.header("Accept") else { return nil }
         let types = accept.split(separator: ",").map {
-            $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            $0.split(separator: ";").first.map { $0.trimmingASCIIWhitespace.lowercased() } ?? ""
         }
         if types.contains(where: { ["application/json", "application/*", "*/*"].contains($0) }) { return nil }
         return .error(statusCode: 406, .invalidRequest("Not Acceptable: Client must accept application/json"))

@@ -2,21 +2,24 @@ import COpenSSL
 
 public enum Digest {
     public static func sha256<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
-        let input = Array(bytes)
+        if let digest = bytes.withContiguousStorageIfAvailable({ sha256(UnsafeRawBufferPointer($0)) }) { return digest }
+        return Array(bytes).withUnsafeBytes { sha256($0) }
+    }
+
+    public static func sha256(_ string: String) -> [UInt8] {
+        var string = string
+        return string.withUTF8 { sha256(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func sha256(_ input: UnsafeRawBufferPointer) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        let status = input.withUnsafeBytes { raw in
-            output.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(raw.baseAddress, raw.count, out.baseAddress, &length, EVP_sha256(), nil)
-            }
+        let status = output.withUnsafeMutableBufferPointer { out in
+            EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, FetchedDigest.sha256.md, nil)
         }
         // SHA-256 on an in-memory buffer cannot fail short of memory corruption or a broken OpenSSL install.
         guard status == 1, length == 32 else { fatalError("EVP_Digest(SHA-256) failed: \(drainOpenSSLErrors())") }
         return output
-    }
-
-    public static func sha256(_ string: String) -> [UInt8] {
-        sha256(string.utf8)
     }
 
     /// HMAC-SHA-256 (RFC 2104).
@@ -44,4 +47,20 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     return a.withUnsafeBytes { left in
         b.withUnsafeBytes { right in CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0 }
     }
+}
+
+/// An explicitly fetched digest. OpenSSL 3 looks up `EVP_sha256()` in its provider store on every
+/// call (implicit fetch, under a lock); fetching once is the documented fast path, and SHA-256 runs
+/// on every resource-server request (the validated-token cache key).
+final class FetchedDigest: @unchecked Sendable {
+    let md: OpaquePointer
+
+    private init(name: String) {
+        guard let md = EVP_MD_fetch(nil, name, nil) else { fatalError("EVP_MD_fetch(\(name)) failed: \(drainOpenSSLErrors())") }
+        self.md = md
+    }
+
+    deinit { EVP_MD_free(md) }
+
+    static let sha256 = FetchedDigest(name: "SHA256")
 }

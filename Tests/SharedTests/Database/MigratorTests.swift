@@ -62,7 +62,7 @@ struct MigratorTests {
         config.queryTimeout = .milliseconds(500)
         let database = try Database(configuration: config, logger: TestDatabase.logger)
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             await #expect(throws: DatabaseTimeoutError.self) { _ = try await database.query("SELECT 1") }
             #expect(await database.isReachable() == false)
