@@ -6,7 +6,12 @@ import Testing
 
 /// Dynamic client registration (RFC 7591), with the bodies the real MCP clients send.
 @Suite(.serialized) struct RegistrationEndpointTests {
-    static let recordedClients = "/work/shared/clients"
+    /// Kept in the repository (Tests/Fixtures/registration-bodies), so the test runs on any clone.
+    static let recordedClients: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Fixtures/registration-bodies").path
+    }()
 
     static func recordedBodies() throws -> [(String, String)] {
         let names = try FileManager.default.contentsOfDirectory(atPath: recordedClients).filter { $0.hasSuffix(".json") }.sorted()
