@@ -25,7 +25,8 @@ cleanup() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "${STARTED_PG_DIR:-}" ]; then "$ROOT/scripts/postgres.sh" stop "$STARTED_PG_DIR"; fi
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 0' INT TERM  # a requested stop is a clean exit; EXIT runs the cleanup
 
 "$BIN/AuthServer" migrate
 # The demo account: password from GATEHOUSE_DEMO_PASSWORD, or generated and printed once.
