@@ -32,12 +32,12 @@ export GATEHOUSE_PYTHON="$VENV/bin/python"
 failed=()
 log "1/3 Swift tests"
 # A hung test must fail the run, not eat CI's 90 minutes.
-timeout 1200 swift test --skip-build || failed+=("swift test")
+timeout --kill-after=30 1200 swift test --skip-build || failed+=("swift test")
 
 log "2/3 end-to-end tests (official MCP Python SDK client, headless Chromium, two replicas behind nginx)"
 export GATEHOUSE_BIN="$(swift build --show-bin-path)"
 export GATEHOUSE_E2E_LOGS="$DATA/e2e-logs"
-timeout 900 "$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || failed+=("end-to-end")
+timeout --kill-after=30 900 "$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || failed+=("end-to-end")
 
 log "3/3 deployment recipes"
 "$ROOT/scripts/validate-deploy.sh" || failed+=("deploy checks")

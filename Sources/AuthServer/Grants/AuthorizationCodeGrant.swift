@@ -29,10 +29,11 @@ struct AuthorizationCodeGrant: Grant {
         let signer = try await env.keys.currentSigner()
         let now = env.clock.now()
         let env = self.env
+        let codeHash = ByteBuffer(bytes: Digest.sha256(code))
         let outcome: Outcome = try await env.database.transaction { connection in
             let rows = try await connection.query("""
                 SELECT client_id, user_id, redirect_uri, code_challenge, scope, resource, expires_at, consumed_at, family_id
-                FROM authorization_codes WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code))) FOR UPDATE
+                FROM authorization_codes WHERE code_hash = \(codeHash) FOR UPDATE
                 """, logger: connection.logger)
             var found: (String, UUID, String, String, String, String, Date, Date?, UUID?)?
             for try await row in rows.decode((String, UUID, String, String, String, String, Date, Date?, UUID?).self) { found = row }
@@ -49,46 +50,37 @@ struct AuthorizationCodeGrant: Grant {
                 env.metrics.codeReplayDetected.increment()
                 return .refused(.invalidGrant("the authorization code was already used"))
             }
-            // Any further failure also burns the code: a verifier cannot be guessed by retrying.
-            _ = try await connection.query(
-                "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code)))",
-                logger: connection.logger)
-            guard expiresAt > now else { return .refused(.invalidGrant("the authorization code has expired")) }
-            if codeRedirect.isEmpty {
-                // Not named at /authorize (one registered URI): optional here, but if sent it must be that one.
-                if let redirectURI, !client.redirectURIs.contains(redirectURI) {
-                    return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
-                }
-            } else {
-                guard let redirectURI, redirectURI == codeRedirect else {
-                    return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
-                }
-            }
-            guard let verifier else { return .refused(.invalidGrant("code_verifier is required")) }
-            guard isValidCodeVerifier(verifier), Base64URL.encode(Digest.sha256(verifier)) == challenge else {
-                return .refused(.invalidGrant("code_verifier does not match the code_challenge"))
-            }
-            do { try checkRequestedResource(form, grantedResource: resource) } catch let error as OAuthError {
-                return .refused(error)
+            // Any failure from here on also burns the code: a verifier cannot be guessed by retrying.
+            if let refusal = Self.refusal(expiresAt: expiresAt, codeRedirect: codeRedirect, challenge: challenge,
+                                          resource: resource, redirectURI: redirectURI, verifier: verifier,
+                                          client: client, form: form, now: now) {
+                _ = try await connection.query(
+                    "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(codeHash)", logger: connection.logger)
+                return .refused(refusal)
             }
             let family = UUID()
-            _ = try await connection.query("""
-                INSERT INTO token_families (id, client_id, user_id, scope, resource) VALUES (\(family), \(client.clientID), \(userID), \(scope), \(resource))
-                """, logger: connection.logger)
-            _ = try await connection.query(
-                "UPDATE authorization_codes SET family_id = \(family) WHERE code_hash = \(ByteBuffer(bytes: Digest.sha256(code)))",
-                logger: connection.logger)
             let scopeSet = ScopeSet(scope)
-            let access = try await env.tokens.accessToken(
-                signer: signer, subject: userID, clientID: client.clientID, scope: scopeSet, resource: resource,
-                familyID: family, now: now, connection: connection)
+            let access = try env.tokens.accessToken(
+                signer: signer, subject: userID, clientID: client.clientID, scope: scopeSet, resource: resource, now: now)
             // Refresh tokens go to every client, even one that did not register the grant: the
             // Swift SDK registers without it and refreshes anyway.
-            let refresh = try await env.tokens.refreshToken(
-                familyID: family, scope: scopeSet,
-                expiresAt: now.addingTimeInterval(TimeInterval(env.configuration.refreshTokenLifetime)), connection: connection)
-            return .issued(TokenResponse(access_token: access, token_type: "Bearer",
-                                         expires_in: env.configuration.accessTokenLifetime, refresh_token: refresh, scope: scope))
+            let refresh = env.tokens.refreshToken(now: now)
+            // One statement: the family, the spent code, the access token's record and the refresh token.
+            _ = try await connection.query("""
+                WITH family AS (
+                    INSERT INTO token_families (id, client_id, user_id, scope, resource)
+                    VALUES (\(family), \(client.clientID), \(userID), \(scope), \(resource))),
+                code AS (
+                    UPDATE authorization_codes SET consumed_at = \(now), family_id = \(family) WHERE code_hash = \(codeHash)),
+                access AS (
+                    INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
+                    VALUES (\(access.jti), \(family), \(client.clientID), \(access.expiresAt)))
+                INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
+                VALUES (\(refresh.hash), \(family), \(scope), \(refresh.expiresAt))
+                """, logger: connection.logger)
+            return .issued(TokenResponse(access_token: access.token, token_type: "Bearer",
+                                         expires_in: env.configuration.accessTokenLifetime, refresh_token: refresh.token,
+                                         scope: scope))
         }
         switch outcome {
         case .issued(let response):
@@ -98,4 +90,28 @@ struct AuthorizationCodeGrant: Grant {
             throw error
         }
     }
+
+    /// The checks after the code is found, unused and the client's own, in the order of §4.1.3.
+    private static func refusal(expiresAt: Date, codeRedirect: String, challenge: String, resource: String,
+                                redirectURI: String?, verifier: String?, client: Client, form: FormBody,
+                                now: Date) -> OAuthError? {
+        guard expiresAt > now else { return .invalidGrant("the authorization code has expired") }
+        if codeRedirect.isEmpty {
+            // Not named at /authorize (one registered URI): optional here, but if sent it must be that one.
+            if let redirectURI, !client.redirectURIs.contains(redirectURI) {
+                return .invalidGrant("redirect_uri does not match the authorization request")
+            }
+        } else if redirectURI != codeRedirect {
+            return .invalidGrant("redirect_uri does not match the authorization request")
+        }
+        guard let verifier else { return .invalidGrant("code_verifier is required") }
+        guard isValidCodeVerifier(verifier), Base64URL.encode(Digest.sha256(verifier)) == challenge else {
+            return .invalidGrant("code_verifier does not match the code_challenge")
+        }
+        do { try checkRequestedResource(form, grantedResource: resource) } catch {
+            return error as? OAuthError ?? OAuthError(.invalidTarget, "the resource does not match the grant")
+        }
+        return nil
+    }
+
 }

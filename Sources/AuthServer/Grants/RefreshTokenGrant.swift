@@ -69,18 +69,23 @@ struct RefreshTokenGrant: Grant {
                 do { try checkRequestedResource(form, grantedResource: resource) } catch let error as OAuthError {
                     return .refused(error)
                 }
-                let access = try await env.tokens.accessToken(
-                    signer: signer, subject: userID, clientID: client.clientID, scope: scope, resource: resource,
-                    familyID: familyID, now: now, connection: connection)
-                let next = try await env.tokens.refreshToken(
-                    familyID: familyID, scope: granted,
-                    expiresAt: now.addingTimeInterval(TimeInterval(env.configuration.refreshTokenLifetime)), connection: connection)
-                let response = TokenResponse(access_token: access, token_type: "Bearer",
-                                             expires_in: env.configuration.accessTokenLifetime, refresh_token: next,
+                let access = try env.tokens.accessToken(
+                    signer: signer, subject: userID, clientID: client.clientID, scope: scope, resource: resource, now: now)
+                let next = env.tokens.refreshToken(now: now)
+                let response = TokenResponse(access_token: access.token, token_type: "Bearer",
+                                             expires_in: env.configuration.accessTokenLifetime, refresh_token: next.token,
                                              scope: scope.description)
                 let sealed = try ReplaySeal.seal(response, token: presented)
+                // One statement: record the access token, store the successor (same scope as the token it
+                // replaces, RFC 6749 §6), and mark this one rotated with its sealed answer.
                 _ = try await connection.query("""
-                    UPDATE refresh_tokens SET rotated_at = \(now), successor_hash = \(ByteBuffer(bytes: Digest.sha256(next))),
+                    WITH access AS (
+                        INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
+                        VALUES (\(access.jti), \(familyID), \(client.clientID), \(access.expiresAt))),
+                    successor AS (
+                        INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
+                        VALUES (\(next.hash), \(familyID), \(granted.description), \(next.expiresAt)))
+                    UPDATE refresh_tokens SET rotated_at = \(now), successor_hash = \(next.hash),
                            replay_sealed = \(ByteBuffer(bytes: sealed))
                     WHERE token_hash = \(ByteBuffer(bytes: hash))
                     """, logger: connection.logger)

@@ -12,38 +12,41 @@ struct TokenResponse: Codable, Sendable, Equatable {
     var scope: String
 }
 
-/// Mints RFC 9068 access tokens and opaque refresh tokens. Inserts happen on the caller's
-/// connection so that they commit or roll back with the grant that issued them.
+/// Mints RFC 9068 access tokens and opaque refresh tokens. Minting touches no database: each grant
+/// records what it minted in the one statement that completes it, so a grant is a single write
+/// round trip inside its transaction and everything commits or rolls back together.
 struct TokenIssuer: Sendable {
     let keys: SigningKeyStore
     let issuer: String
     let accessTokenLifetime: Int
     let refreshTokenLifetime: Int
 
+    struct AccessToken: Sendable {
+        let token: String
+        let jti: String
+        let expiresAt: Date
+    }
+
+    struct RefreshToken: Sendable {
+        let token: String
+        /// Only this is stored.
+        var hash: ByteBuffer { ByteBuffer(bytes: Digest.sha256(token)) }
+        let expiresAt: Date
+    }
+
     /// RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required; `scope` carries the grant.
     func accessToken(signer: SigningKeyStore.Signer, subject: UUID, clientID: String, scope: ScopeSet,
-                     resource: String, familyID: UUID?, now: Date, connection: PostgresConnection) async throws -> String {
+                     resource: String, now: Date) throws -> AccessToken {
         let issuedAt = Int(now.timeIntervalSince1970)
         let jti = SecureRandom.token(byteCount: 16)
         let claims = AccessTokenClaims(
             iss: issuer, sub: subject.uuidString.lowercased(), aud: .one(resource), client_id: clientID,
             scope: scope.description, iat: issuedAt, exp: issuedAt + accessTokenLifetime, nbf: nil, jti: jti)
         let token = try JWTSigner.sign(claims, key: signer.key, keyID: signer.kid, type: "at+jwt")
-        // Recorded so that revoking the grant can list the access tokens the resource servers must refuse.
-        _ = try await connection.query("""
-            INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
-            VALUES (\(jti), \(familyID), \(clientID), \(now.addingTimeInterval(TimeInterval(accessTokenLifetime))))
-            """, logger: connection.logger)
-        return token
+        return AccessToken(token: token, jti: jti, expiresAt: now.addingTimeInterval(TimeInterval(accessTokenLifetime)))
     }
 
-    /// A new refresh token in `familyID`; only its SHA-256 is stored.
-    func refreshToken(familyID: UUID, scope: ScopeSet, expiresAt: Date, connection: PostgresConnection) async throws -> String {
-        let token = SecureRandom.token()
-        _ = try await connection.query("""
-            INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
-            VALUES (\(ByteBuffer(bytes: Digest.sha256(token))), \(familyID), \(scope.description), \(expiresAt))
-            """, logger: connection.logger)
-        return token
+    func refreshToken(now: Date) -> RefreshToken {
+        RefreshToken(token: SecureRandom.token(), expiresAt: now.addingTimeInterval(TimeInterval(refreshTokenLifetime)))
     }
 }
