@@ -16,28 +16,29 @@ enum BearerToken {
             return .failure(.invalidRequest("access tokens are accepted only in the Authorization header"))
         }
         var headers = request.headers[fields: .authorization].makeIterator()
-        guard let header = headers.next()?.value else { return .failure(.missing) }
+        guard var header = headers.next()?.value else { return .failure(.missing) }
         guard headers.next() == nil else { return .failure(.invalidRequest("more than one Authorization header")) }
-        // The scheme is case-insensitive (RFC 9110 §11.1); anything other than Bearer means "no bearer token".
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .failure(.missing) }
-        let token = parts[1].trimmingASCIIWhitespace
-        // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-        guard !token.isEmpty, Self.isToken68(token.utf8) else {
-            return .failure(.invalidToken(.malformed("not a bearer token")))
+        // Works on the header's UTF-8 bytes: this runs on every request.
+        return header.withUTF8 { bytes in
+            // The scheme is case-insensitive (RFC 9110 §11.1); anything other than Bearer means "no bearer token".
+            let scheme = Self.scheme
+            guard bytes.count > scheme.count,
+                  zip(bytes.prefix(scheme.count), scheme).allSatisfy({ $0 | 0x20 == $1 || $0 == $1 })
+            else { return .failure(.missing) }
+            let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+            guard let first = bytes[scheme.count...].firstIndex(where: { !isBlank($0) }),
+                  let last = bytes.lastIndex(where: { !isBlank($0) })
+            else { return .failure(.missing) }
+            let token = UnsafeBufferPointer(rebasing: bytes[first...last])
+            // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+            guard token.allSatisfy(isToken68) else { return .failure(.invalidToken(.malformed("not a bearer token"))) }
+            return .success(String(decoding: token, as: UTF8.self))
         }
-        return .success(String(token))
     }
 
-    private static func isToken68(_ bytes: Substring.UTF8View) -> Bool {
-        let table = token68
-        for byte in bytes where !table[Int(byte)] { return false }
-        return true
-    }
+    private static let scheme = Array("bearer ".utf8)
 
-    /// b64token bytes, as a table: this runs over every byte of every token on every request.
-    private static let token68: [Bool] = (0...255).map { value in
-        let byte = UInt8(value)
+    private static func isToken68(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
