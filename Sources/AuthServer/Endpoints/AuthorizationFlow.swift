@@ -22,11 +22,11 @@ struct AuthorizationFlow: Sendable {
     func client(of pending: PendingRequestStore.Pending) async throws -> ClientLookup {
         do {
             guard let client = try await env.clientResolver.find(pending.request.clientID) else {
-                return .refused(pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered.")))
+                return .refused(pages.errorPage(ErrorPageContent(code: "invalid_client", message: "The application is no longer registered.")))
             }
             return .found(client)
         } catch let error as OAuthError {
-            return .refused(pages.errorPage(OAuthErrorLike(code: error.code.rawValue, message: error.errorDescription ?? "invalid client")))
+            return .refused(pages.errorPage(ErrorPageContent(code: error.code.rawValue, message: error.errorDescription ?? "invalid client")))
         }
     }
 
@@ -43,7 +43,7 @@ struct AuthorizationFlow: Sendable {
 
     /// The page for a form whose request is gone, foreign or forged.
     func staleFormPage(_ what: String) -> Response {
-        pages.errorPage(OAuthErrorLike(
+        pages.errorPage(ErrorPageContent(
             code: "invalid_request",
             message: "This \(what) form has expired or was not opened in this browser. Start again from the app."))
     }
@@ -115,7 +115,7 @@ struct AuthorizationFlow: Sendable {
                 for: request, userID: user.id, lifetime: lifetime, now: now, connection: connection)
         }
         guard let code else {
-            return pages.errorPage(OAuthErrorLike(code: "invalid_request", message: "This sign-in request was already completed."))
+            return pages.errorPage(ErrorPageContent(code: "invalid_request", message: "This sign-in request was already completed."))
         }
         return Self.redirect(to: request.redirect.success(code: code, issuer: env.issuer))
     }

@@ -18,7 +18,7 @@ struct AuthorizeEndpoint: Sendable {
         switch try await validator.validate(query) {
         case .errorPage(let error):
             context.logger.info("authorize refused on our own page", metadata: ["error": "\(error.code)"])
-            return flow.pages.errorPage(OAuthErrorLike(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))
+            return flow.pages.errorPage(ErrorPageContent(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))
         case .errorRedirect(let redirect, let error):
             return AuthorizationFlow.redirect(to: redirect.error(error, issuer: env.issuer))
         case .valid(let authorization, let client):

@@ -16,7 +16,7 @@ struct ConsentEndpoint: Sendable {
         }
         guard let user = try await flow.sessions.user(sessionID: request.cookies["gh_session"]?.value, now: now) else {
             guard case .found(let client) = try await flow.client(of: pending) else {
-                return flow.pages.errorPage(OAuthErrorLike(code: "invalid_client", message: "The application is no longer registered."))
+                return flow.pages.errorPage(ErrorPageContent(code: "invalid_client", message: "The application is no longer registered."))
             }
             return flow.loginPage(pending, client: client, username: nil, error: "Your session ended. Sign in again.")
         }

@@ -30,7 +30,7 @@ struct PageRenderer: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    func errorPage(_ error: OAuthErrorLike, status: HTTPResponse.Status = .badRequest) -> Response {
+    func errorPage(_ error: ErrorPageContent, status: HTTPResponse.Status = .badRequest) -> Response {
         render("error", status: status, [
             "title": "This sign-in link can't be used", "message": error.message, "code": error.code,
         ])
@@ -54,7 +54,7 @@ struct PageRenderer: Sendable {
 }
 
 /// What an error page shows.
-struct OAuthErrorLike {
+struct ErrorPageContent {
     let code: String
     let message: String
 }
