@@ -6,18 +6,17 @@ import Shared
 
 /// The authorization server, assembled. `ServeCommand` runs it; the tests run the same thing
 /// on port 0.
-struct AuthServer: Sendable {
+struct BuiltAuthServer: Sendable {
     let application: Application<RouterResponder<AuthRequestContext>>
     let environment: AuthServerEnvironment
 }
 
 /// The one builder used by `main` and by the tests.
-func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clock: Clock = .system,
-                     keyPrepublishSeconds: Int = 300) throws -> AuthServer {
+func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clock: Clock = .system) throws -> BuiltAuthServer {
     let database = try Database(configuration: configuration.database, logger: logger)
     let keys = SigningKeyStore(
         database: database, kek: configuration.keyEncryptionKey, bits: configuration.signingKeyBits,
-        accessTokenLifetime: configuration.accessTokenLifetime, prepublishSeconds: keyPrepublishSeconds,
+        accessTokenLifetime: configuration.accessTokenLifetime, prepublishSeconds: JWKSEndpoint.maxAge,
         clock: clock, logger: logger)
     let clients = ClientStore(database: database)
     let resolver = ClientResolver(
@@ -44,7 +43,7 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
         try await Migrator.migrate(database, logger: logger)
         try await keys.bootstrap()
     }
-    return AuthServer(application: application, environment: env)
+    return BuiltAuthServer(application: application, environment: env)
 }
 
 private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequestContext> {
