@@ -79,7 +79,7 @@ public final class RSAKey: @unchecked Sendable {
         PEMEncoding.encode(try publicKeyDER(), label: "PUBLIC KEY")
     }
 
-    /// `-----BEGIN PRIVATE KEY-----` (PKCS#8) PEM.
+    /// PKCS#8 PEM (a "PRIVATE KEY" block).
     public func privateKeyPEM() throws -> String {
         PEMEncoding.encode(try privateKeyDER(), label: "PRIVATE KEY")
     }

@@ -3,7 +3,7 @@ import Shared
 import Testing
 
 @Suite struct KeyEncryptionKeyTests {
-    let plaintext = Array("-----BEGIN PRIVATE KEY----- secret".utf8)
+    let plaintext = Array("stand-in for the DER bytes of a private key".utf8)
     let aad = Array("signing-key:kid-1".utf8)
 
     @Test func sealOpenRoundTrip() throws {
