@@ -80,6 +80,15 @@ class Deployment:
         assert r.returncode == 0, r.stderr
         return username, password
 
+    def ensure_user(self, username: str) -> tuple[str, str]:
+        """A user with a fixed name (screenshots stay the same from run to run) and a new password."""
+        password = secrets.token_urlsafe(16)
+        r = self.admin("users", "create", username, "--password-stdin", stdin=password + "\n")
+        if r.returncode != 0:
+            r = self.admin("users", "set-password", username, "--password-stdin", stdin=password + "\n")
+        assert r.returncode == 0, r.stderr
+        return username, password
+
     def stop(self) -> dict[str, int]:
         return {s.name: s.stop() for s in self.services}
 

@@ -62,7 +62,11 @@ def callback_server():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # A fixed port when it is free, so the redirect host on the consent screenshot does not change.
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", 53710), Handler)
+    except OSError:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
@@ -124,12 +128,12 @@ def _csp_messages(messages: list[str]) -> list[str]:
     return [m for m in messages if "Content Security Policy" in m or "violates" in m or "form-action" in m]
 
 
-def test_chromium_signs_in_consents_and_reaches_the_client_callback(gatehouse, person, browser, callback_server):
+def test_chromium_signs_in_consents_and_reaches_the_client_callback(gatehouse, browser, callback_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    username, password = person
+    username, password = gatehouse.ensure_user("alex")
     redirect_uri, received, arrived = callback_server
     issuer = gatehouse.issuer
 
