@@ -6,6 +6,7 @@
 # `postgres` user. Auth is `trust` on 127.0.0.1 only: a development and test convenience.
 set -euo pipefail
 cmd="${1:?start|stop}"; dir="${2:?data directory}"
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac  # postgres runs inside its data directory
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -n "$PGBIN" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

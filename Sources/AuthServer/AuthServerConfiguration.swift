@@ -24,7 +24,7 @@ struct AuthServerConfiguration: Sendable {
     var allowInsecureHTTPIssuer: Bool
     var logFormat: Observability.LogFormat
     var logLevel: Logger.Level
-    /// When set, `X-Forwarded-For` from these proxy addresses names the client address.
+    /// When set, the last `X-Forwarded-For` entry (what the one trusted proxy saw) is the client address.
     var trustForwardedFor: Bool
     /// Audit events older than this are deleted by the sweeper.
     var auditRetentionDays: Int
@@ -40,10 +40,7 @@ struct AuthServerConfiguration: Sendable {
         host = env.string("GATEHOUSE_AUTH_HOST", default: "127.0.0.1")
         port = try env.int("GATEHOUSE_AUTH_PORT", default: 9000, range: 0...65535)
         let issuerText = env.string("GATEHOUSE_ISSUER", default: Self.defaultIssuer)
-        let issuerParts = try HTTPURL.canonical(issuerText, variable: "GATEHOUSE_ISSUER")
-        guard issuerParts.string == issuerText else {
-            throw ConfigurationError("GATEHOUSE_ISSUER", "must be written in canonical form: \(issuerParts.string ?? "")")
-        }
+        let issuerParts = try HTTPURL.issuer(issuerText)
         issuer = issuerText
         issuerIsHTTPS = issuerParts.scheme == "https"
         allowInsecureHTTPIssuer = try env.bool("GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER")
@@ -67,14 +64,8 @@ struct AuthServerConfiguration: Sendable {
         authorizationCodeLifetime = 60
         refreshReplayGraceSeconds = try env.int("GATEHOUSE_REFRESH_GRACE_SECONDS", default: 30, range: 0...300)
         loginSessionLifetime = try env.int("GATEHOUSE_SESSION_TTL", default: 8 * 3600, range: 300...30 * 86400)
-        logFormat = Observability.LogFormat(rawValue: env.string("GATEHOUSE_LOG_FORMAT", default: "text")) ?? .text
-        guard env.string("GATEHOUSE_LOG_FORMAT").map({ Observability.LogFormat(rawValue: $0) != nil }) ?? true else {
-            throw ConfigurationError("GATEHOUSE_LOG_FORMAT", "must be text or json")
-        }
-        guard let level = Logger.Level(rawValue: env.string("GATEHOUSE_LOG_LEVEL", default: "info")) else {
-            throw ConfigurationError("GATEHOUSE_LOG_LEVEL", "must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        logLevel = level
+        logFormat = try env.logFormat()
+        logLevel = try env.logLevel()
         trustForwardedFor = try env.bool("GATEHOUSE_TRUST_FORWARDED_FOR")
         auditRetentionDays = try env.int("GATEHOUSE_AUDIT_RETENTION_DAYS", default: 365, range: 1...3650)
         clientMetadataDocuments = try env.bool("GATEHOUSE_CLIENT_METADATA_DOCUMENTS", default: true)

@@ -17,11 +17,6 @@ struct AuthorizationCodeGrant: Grant {
     static let grantType = "authorization_code"
     let env: AuthServerEnvironment
 
-    private enum Outcome: Sendable {
-        case issued(TokenResponse)
-        case refused(OAuthError)
-    }
-
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         let code = try form.required("code")
         let verifier = try form.single("code_verifier")
@@ -30,7 +25,7 @@ struct AuthorizationCodeGrant: Grant {
         let now = env.clock.now()
         let env = self.env
         let codeHash = ByteBuffer(bytes: Digest.sha256(code))
-        let outcome: Outcome = try await env.database.transaction { connection in
+        let outcome: GrantOutcome = try await env.database.transaction { connection in
             let rows = try await connection.query("""
                 SELECT client_id, user_id, redirect_uri, code_challenge, scope, resource, expires_at, consumed_at, family_id
                 FROM authorization_codes WHERE code_hash = \(codeHash) FOR UPDATE
@@ -82,13 +77,9 @@ struct AuthorizationCodeGrant: Grant {
                                          expires_in: env.configuration.accessTokenLifetime, refresh_token: refresh.token,
                                          scope: scope))
         }
-        switch outcome {
-        case .issued(let response):
-            env.metrics.accessTokensIssued.increment()
-            return response
-        case .refused(let error):
-            throw error
-        }
+        let response = try outcome.response()
+        env.metrics.accessTokensIssued.increment()
+        return response
     }
 
     /// The checks after the code is found, unused and the client's own, in the order of §4.1.3.

@@ -9,6 +9,20 @@ protocol Grant: Sendable {
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse
 }
 
+/// What a grant's transaction decided. A refusal is returned, not thrown, so that what it wrote
+/// (a burnt code, a revoked family) commits instead of rolling back with the error.
+enum GrantOutcome: Sendable {
+    case issued(TokenResponse)
+    case refused(OAuthError)
+
+    func response() throws -> TokenResponse {
+        switch self {
+        case .issued(let response): return response
+        case .refused(let error): throw error
+        }
+    }
+}
+
 /// RFC 7636 §4.1: code_verifier = 43*128unreserved.
 func isValidCodeVerifier(_ verifier: String) -> Bool {
     (43...128).contains(verifier.utf8.count) && verifier.utf8.allSatisfy { byte in

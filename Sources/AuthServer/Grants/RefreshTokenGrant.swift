@@ -13,11 +13,6 @@ struct RefreshTokenGrant: Grant {
     static let grantType = "refresh_token"
     let env: AuthServerEnvironment
 
-    private enum Outcome: Sendable {
-        case issued(TokenResponse)
-        case refused(OAuthError)
-    }
-
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         let presented = try form.required("refresh_token")
         let requestedScope = try form.single("scope").map(ScopeSet.init)
@@ -25,7 +20,7 @@ struct RefreshTokenGrant: Grant {
         let now = env.clock.now()
         let env = self.env
         let hash = Digest.sha256(presented)
-        let outcome: Outcome = try await env.database.transaction { connection in
+        let outcome: GrantOutcome = try await env.database.transaction { connection in
             let rows = try await connection.query("""
                 SELECT r.expires_at, r.rotated_at, r.replay_sealed, r.scope, f.id, f.client_id, f.user_id, f.resource,
                        f.revoked_at IS NOT NULL,
@@ -92,14 +87,10 @@ struct RefreshTokenGrant: Grant {
                 return .issued(response)
             }
         }
-        switch outcome {
-        case .issued(let response):
-            env.metrics.refreshes.increment()
-            env.metrics.accessTokensIssued.increment()
-            return response
-        case .refused(let error):
-            throw error
-        }
+        let response = try outcome.response()
+        env.metrics.refreshes.increment()
+        env.metrics.accessTokensIssued.increment()
+        return response
     }
 }
 

@@ -38,16 +38,8 @@ struct ResourceServerConfiguration: Sendable {
         jwksURI = try environment.string("GATEHOUSE_JWKS_URI").map {
             try HTTPURL.canonical($0, variable: "GATEHOUSE_JWKS_URI").string ?? $0
         }
-        let level = environment.string("GATEHOUSE_LOG_LEVEL", default: "info").lowercased()
-        guard let parsedLevel = Logger.Level(rawValue: level) else {
-            throw ConfigurationError("GATEHOUSE_LOG_LEVEL", "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
-        }
-        logLevel = parsedLevel
-        let format = environment.string("GATEHOUSE_LOG_FORMAT", default: "text").lowercased()
-        guard let parsedFormat = Observability.LogFormat(rawValue: format) else {
-            throw ConfigurationError("GATEHOUSE_LOG_FORMAT", "\"\(format)\" is not one of text, json")
-        }
-        logFormat = parsedFormat
+        logLevel = try environment.logLevel()
+        logFormat = try environment.logFormat()
         database = try DatabaseConfiguration(environment: environment)
         insecureDisableAuth = try environment.bool("GATEHOUSE_INSECURE_DISABLE_AUTH", default: false)
     }
@@ -64,13 +56,9 @@ struct ResourceServerConfiguration: Sendable {
         return resource
     }
 
-    /// RFC 8414 §3.3: the issuer in the metadata "MUST be identical to the issuer identifier value";
-    /// clients compare byte for byte, so the configured string must already be canonical.
+    /// The issuer must already be canonical (see `HTTPURL.issuer`): it goes into our metadata byte for byte.
     static func issuer(_ raw: String) throws -> String {
-        let parts = try HTTPURL.canonical(raw, variable: "GATEHOUSE_ISSUER")
-        guard parts.string == raw else {
-            throw ConfigurationError("GATEHOUSE_ISSUER", "\"\(raw)\" is not canonical (lowercase scheme and host)")
-        }
+        _ = try HTTPURL.issuer(raw)
         return raw
     }
 

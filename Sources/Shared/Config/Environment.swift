@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A configuration problem found at start-up. The message names the variable, so an operator
 /// can fix it without reading code.
@@ -47,6 +48,24 @@ public struct Environment: Sendable {
         case "0", "false", "no", "off": return false
         default: throw ConfigurationError(key, "expected true or false, got \"\(raw)\"")
         }
+    }
+
+    /// `GATEHOUSE_LOG_LEVEL`: trace, debug, info (default), notice, warning, error, critical.
+    public func logLevel() throws -> Logger.Level {
+        let raw = string("GATEHOUSE_LOG_LEVEL", default: "info").lowercased()
+        guard let level = Logger.Level(rawValue: raw) else {
+            throw ConfigurationError("GATEHOUSE_LOG_LEVEL", "\"\(raw)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+
+    /// `GATEHOUSE_LOG_FORMAT`: text (default) or json.
+    public func logFormat() throws -> Observability.LogFormat {
+        let raw = string("GATEHOUSE_LOG_FORMAT", default: "text").lowercased()
+        guard let format = Observability.LogFormat(rawValue: raw) else {
+            throw ConfigurationError("GATEHOUSE_LOG_FORMAT", "\"\(raw)\" is not one of text, json")
+        }
+        return format
     }
 
     public func list(_ key: String, default fallback: [String]) -> [String] {

@@ -27,4 +27,15 @@ public enum HTTPURL {
         parts.host = host.lowercased()
         return parts
     }
+
+    /// An issuer as `GATEHOUSE_ISSUER` must give it. RFC 8414 §3.3: the metadata's issuer "MUST be
+    /// identical to the issuer identifier value"; clients compare byte for byte, so the setting must
+    /// already be canonical rather than be rewritten silently.
+    public static func issuer(_ raw: String, variable: String = "GATEHOUSE_ISSUER") throws -> URLComponents {
+        let parts = try canonical(raw, variable: variable)
+        guard parts.string == raw else {
+            throw ConfigurationError(variable, "\"\(raw)\" is not canonical; write it as \(parts.string ?? "")")
+        }
+        return parts
+    }
 }

@@ -32,15 +32,6 @@ public struct Database: Sendable {
         }
     }
 
-    /// Runs `body` with one connection (no transaction), bounded by the timeout.
-    public func connection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
-    ) async throws -> T {
-        try await usage.measure(timeout) {
-            try await client.withConnection { connection in try await body(connection) }
-        }
-    }
-
     /// A single statement, bounded by the timeout. Rows are collected before returning.
     public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
         let logger = self.logger

@@ -33,7 +33,7 @@ struct TestAuthServer: Sendable {
     var database: Database { environment.database }
 
     static func run<T: Sendable>(
-        _ mode: Mode = .router, overrides: [String: String] = [:], clock: TestClock = TestClock(),
+        _ mode: Mode = .router, overrides: [String: String] = [:], clock: TestClock = .aheadOfNow(),
         _ body: @escaping @Sendable (TestAuthServer) async throws -> T
     ) async throws -> T {
         let fixture = try await AuthServerFixture.shared()

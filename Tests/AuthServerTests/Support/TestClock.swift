@@ -1,25 +1,12 @@
 import Foundation
-import NIOConcurrencyHelpers
+import TestSupport
 @testable import AuthServer
 
-/// A wall clock that moves only when a test says so: codes, sessions and refresh tokens expire
-/// by `advance(seconds:)`, never by sleeping.
-///
-/// It starts a few seconds ahead of real time, so a signing key the server bootstraps at
-/// `Date()` is already active at the test's "now".
-final class TestClock: Sendable {
-    private let current: NIOLockedValueBox<Date>
+extension TestClock {
+    /// The authorization-server tests' starting point: a few seconds ahead of real time, so that
+    /// rows the database stamps with its own `now()` (audit events, keys) are never in the test's future.
+    static func aheadOfNow() -> TestClock { TestClock(Date().addingTimeInterval(5)) }
 
-    init(_ start: Date = Date().addingTimeInterval(5)) {
-        current = NIOLockedValueBox(start)
-    }
-
-    var now: Date { current.withLockedValue { $0 } }
-
-    func advance(seconds: TimeInterval) {
-        current.withLockedValue { $0 = $0.addingTimeInterval(seconds) }
-    }
-
-    /// The server's injected clock, reading this one.
-    var clock: Clock { Clock { [self] in self.now } }
+    /// The authorization server's injected clock, reading this one.
+    var clock: Clock { Clock(now: closure) }
 }

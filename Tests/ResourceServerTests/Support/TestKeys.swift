@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Shared
 
 /// RSA keys are slow to generate (up to ~0.3 s), so the suite makes each one once.
