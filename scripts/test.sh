@@ -17,7 +17,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
   ensure_database "$PG_DIR" "${GATEHOUSE_TEST_PG_PORT:-54330}" || exit 1
   # A fresh database for every run, so no test depends on what an earlier run left behind.
   base="${DATABASE_URL%/*}"
-  psql "$base/postgres" -qAt -c "DROP DATABASE IF EXISTS gatehouse_test WITH (FORCE)" -c "CREATE DATABASE gatehouse_test OWNER gatehouse" || exit 1
+  psql "$base/postgres" -qAt -c "DROP DATABASE IF EXISTS gatehouse_test WITH (FORCE)" \
+    -c "DROP DATABASE IF EXISTS gatehouse_test_authserver_tests WITH (FORCE)" -c "CREATE DATABASE gatehouse_test OWNER gatehouse" || exit 1
   export DATABASE_URL="$base/gatehouse_test"
 fi
 log "database: $DATABASE_URL"

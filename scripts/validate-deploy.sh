@@ -179,6 +179,42 @@ EOF
 }
 check "proxy configs: MCP host unbuffered with long reads, X-Forwarded-For set by the proxy" streaming_settings
 
+# /metrics must be blocked as a prefix: `location = /metrics` let /metrics/ (and /METRICS) through.
+metrics_blocks() {
+    "$PY" - "$DEPLOY/systemd/nginx.conf" "$DEPLOY/systemd/Caddyfile" <<'EOF'
+import re, sys
+nginx, caddy = (open(p).read() for p in sys.argv[1:3])
+problems = []
+blocked = ["/metrics", "/metrics/", "/metrics//", "/METRICS", "/Metrics/x", "/metrics.txt"]
+passed = ["/mcp", "/.well-known/oauth-protected-resource/mcp", "/authorize", "/", "/jwks.json"]
+blocks = re.split(r"\n\s*server\s*\{", nginx)
+for name in ("auth.", "mcp."):
+    for b in [b for b in blocks if re.search(r"server_name\s+" + re.escape(name), b) and "listen 443" in b]:
+        if re.search(r"location\s*=\s*/metrics", b):
+            problems.append(f"nginx {name} server still has an exact `location = /metrics`")
+        m = re.search(r"location\s+~\*\s+(\S+)\s*\{\s*return\s+404;", b)
+        if not m:
+            problems.append(f"nginx {name} server has no case-insensitive regex location returning 404")
+            continue
+        # nginx matches the decoded URI with merged slashes (merge_slashes on), case-insensitively.
+        rx = re.compile(m.group(1), re.IGNORECASE)
+        problems += [f"nginx {name}: {p} not blocked" for p in blocked if not rx.search(re.sub("/+", "/", p))]
+        problems += [f"nginx {name}: {p} blocked" for p in passed if rx.search(p)]
+# Caddy: path_regexp (RE2; this one is also valid Python), slashes not merged.
+m = re.search(r"@metrics\s+path_regexp\s+(\S+)\s*\n\s*respond\s+@metrics\s+404", caddy)
+if not m:
+    problems.append("Caddyfile: no `@metrics path_regexp ...` answered with `respond @metrics 404`")
+else:
+    rx = re.compile(m.group(1))
+    problems += [f"Caddyfile: {p} not blocked" for p in blocked + ["//metrics", "///METRICS/"] if not rx.search(p)]
+    problems += [f"Caddyfile: {p} blocked" for p in passed if rx.search(p)]
+if caddy.count("import gatehouse_common") != 2:
+    problems.append("Caddyfile: both sites must import gatehouse_common (the /metrics block)")
+print("\n".join(problems)); sys.exit(1 if problems else 0)
+EOF
+}
+check "proxy configs block the whole /metrics prefix (any case, trailing and doubled slashes)" metrics_blocks
+
 if ensure_cmd nginx nginx-light || ensure_cmd nginx nginx; then
     # Test copy: self-signed certificates for both hosts, pid and logs in the temp dir.
     mkdir -p "$WORK/nginx/logs"
@@ -203,6 +239,47 @@ print(*[s.getsockname()[1] for s in socks])')
     if [ "$(id -u)" -ne 0 ]; then sed -i '/^user /d' "$WORK/nginx/nginx.conf"; fi
     check "nginx -t on deploy/systemd/nginx.conf (self-signed test certificates)" \
         nginx -t -q -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf"
+    # Live: run that nginx against a stub upstream (every path 200 "upstream") and ask for
+    # /metrics spelled every way a client can; none may reach the upstream.
+    nginx_metrics_live() {
+        local stub_port stub_pid nginx_ok=1 failures=0 host path code
+        stub_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        "$PY" -c 'import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "8"); self.end_headers(); self.wfile.write(b"upstream")
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$stub_port" &
+        stub_pid=$!
+        sed -e "s#server 127.0.0.1:9000;#server 127.0.0.1:$stub_port;#; s#server 127.0.0.1:8000;#server 127.0.0.1:$stub_port;#" \
+            -e "s#^pid .*#pid $WORK/nginx/live.pid;#" "$WORK/nginx/nginx.conf" >"$WORK/nginx/live.conf"
+        nginx -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/live.conf" || nginx_ok=0
+        for _ in $(seq 1 50); do
+            curl -s -o /dev/null "http://127.0.0.1:$stub_port/" && [ -s "$WORK/nginx/live.pid" ] && break
+            sleep 0.1
+        done
+        if [ "$nginx_ok" -eq 1 ]; then
+            for host in auth.example.com mcp.example.com; do
+                for path in /metrics /metrics/ //metrics /metrics// /METRICS /Metrics/x '/metrics?x' /%6detrics /./metrics; do
+                    code=$(curl -sk --path-as-is -o "$WORK/body" -w '%{http_code}' \
+                        --resolve "$host:$https_port:127.0.0.1" "https://$host:$https_port$path")
+                    if [ "$code" != 404 ] || grep -q upstream "$WORK/body"; then
+                        echo "$host$path answered $code"; failures=$((failures + 1))
+                    fi
+                done
+                code=$(curl -sk -o /dev/null -w '%{http_code}' --resolve "$host:$https_port:127.0.0.1" "https://$host:$https_port/mcp")
+                [ "$code" = 200 ] || { echo "$host/mcp answered $code, not the upstream's 200"; failures=$((failures + 1)); }
+            done
+            kill "$(cat "$WORK/nginx/live.pid")" 2>/dev/null
+        fi
+        kill "$stub_pid" 2>/dev/null; wait "$stub_pid" 2>/dev/null
+        [ "$nginx_ok" -eq 1 ] && [ "$failures" -eq 0 ]
+    }
+    if command -v curl >/dev/null 2>&1; then
+        check "nginx (running) answers 404 to /metrics in every spelling, proxies /mcp" nginx_metrics_live
+    else
+        skip "nginx /metrics live check" "curl is not installed"
+    fi
 else
     skip "nginx -t" "$(why_missing nginx nginx-light)"
 fi

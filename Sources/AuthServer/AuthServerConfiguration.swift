@@ -32,6 +32,11 @@ struct AuthServerConfiguration: Sendable {
     var clientMetadataDocuments: Bool
     /// Tests only: metadata documents may be fetched from loopback addresses, over plain http.
     var insecureCIMDAllowLoopback: Bool
+    /// Metadata-document and client-JWKS fetches per host per minute, across all replicas.
+    var cimdFetchesPerHostPerMinute: Int
+    /// Clients (the operator's resource servers) that may introspect tokens issued to other
+    /// clients (RFC 7662 §4); every other client learns only about its own tokens.
+    var introspectionClients: Set<String>
 
     static let defaultIssuer = "http://localhost:9000"
     static let defaultResource = "http://localhost:8000/mcp"
@@ -70,6 +75,8 @@ struct AuthServerConfiguration: Sendable {
         auditRetentionDays = try env.int("GATEHOUSE_AUDIT_RETENTION_DAYS", default: 365, range: 1...3650)
         clientMetadataDocuments = try env.bool("GATEHOUSE_CLIENT_METADATA_DOCUMENTS", default: true)
         insecureCIMDAllowLoopback = try env.bool("GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK")
+        cimdFetchesPerHostPerMinute = try env.int("GATEHOUSE_CIMD_FETCHES_PER_HOST_PER_MINUTE", default: 30, range: 1...10_000)
+        introspectionClients = Set(env.list("GATEHOUSE_INTROSPECTION_CLIENTS", default: []))
     }
 
     /// The key-encryption key protects signing keys at rest. Production passes it by value or

@@ -11,6 +11,8 @@ struct AuthServerEnvironment: Sendable {
     let clients: ClientStore
     /// Finds a client for the flows: registered, or by its metadata document URL.
     let clientResolver: ClientResolver
+    /// Verifies `private_key_jwt` client assertions (one JWKS cache per process).
+    let clientAssertions: ClientAssertionVerifier
     let users: UserStore
     let keys: SigningKeyStore
     let audit: AuditLog

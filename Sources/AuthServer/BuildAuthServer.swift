@@ -11,20 +11,28 @@ struct BuiltAuthServer: Sendable {
     let environment: AuthServerEnvironment
 }
 
-/// The one builder used by `main` and by the tests.
-func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clock: Clock = .system) throws -> BuiltAuthServer {
+/// The one builder used by `main` and by the tests. `passwordHasher` is for tests only (cheaper
+/// scrypt parameters); `serve` always uses the production default.
+func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clock: Clock = .system,
+                     passwordHasher: PasswordHasher = PasswordHasher()) throws -> BuiltAuthServer {
     let database = try Database(configuration: configuration.database, logger: logger)
     let keys = SigningKeyStore(
         database: database, kek: configuration.keyEncryptionKey, bits: configuration.signingKeyBits,
         accessTokenLifetime: configuration.accessTokenLifetime, prepublishSeconds: JWKSEndpoint.maxAge,
         clock: clock, logger: logger)
     let clients = ClientStore(database: database)
+    let fetcher = ClientMetadataFetcher(allowLoopback: configuration.insecureCIMDAllowLoopback)
+    let fetchBudget = OutboundFetchBudget(database: database, limit: configuration.cimdFetchesPerHostPerMinute)
     let resolver = ClientResolver(
-        clients: clients, fetcher: ClientMetadataFetcher(allowLoopback: configuration.insecureCIMDAllowLoopback),
+        clients: clients, fetcher: fetcher, failures: FailedFetchCache(), budget: fetchBudget,
         metadataDocumentsEnabled: configuration.clientMetadataDocuments, clock: clock, logger: logger)
+    let assertions = ClientAssertionVerifier(
+        replays: ClientAssertionReplayStore(database: database),
+        jwks: ClientJWKSCache(fetcher: fetcher, budget: fetchBudget, logger: logger),
+        audiences: [configuration.issuer, configuration.issuer + "/token"], clock: clock, logger: logger)
     let env = AuthServerEnvironment(
         configuration: configuration, database: database, clock: clock, logger: logger,
-        clients: clients, clientResolver: resolver, users: UserStore(database: database), keys: keys,
+        clients: clients, clientResolver: resolver, clientAssertions: assertions, users: UserStore(database: database, hasher: passwordHasher), keys: keys,
         audit: AuditLog(database: database, logger: logger), throttle: LoginThrottle(database: database),
         tokens: TokenIssuer(keys: keys, issuer: configuration.issuer, accessTokenLifetime: configuration.accessTokenLifetime,
                             refreshTokenLifetime: configuration.refreshTokenLifetime),
@@ -54,7 +62,7 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
         env: env, pages: pages, pendingRequests: PendingRequestStore(database: env.database),
         sessions: SessionStore(database: env.database, lifetime: TimeInterval(env.configuration.loginSessionLifetime)),
         consents: ConsentStore(database: env.database))
-    let authenticator = ClientAuthenticator(clients: env.clientResolver)
+    let authenticator = ClientAuthenticator(clients: env.clientResolver, assertions: env.clientAssertions)
     let token = TokenEndpoint(env: env)
     let authorize = AuthorizeEndpoint(env: env, flow: flow)
     let login = LoginEndpoint(env: env, flow: flow)
@@ -63,6 +71,10 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
     let introspect = IntrospectionEndpoint(env: env, authenticator: authenticator)
     let register = RegistrationEndpoint(env: env)
     let jwks = JWKSEndpoint(keys: env.keys)
+    let userInfo = UserInfoEndpoint(
+        verifier: AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
+                                      audience: env.configuration.resource.value, clock: env.clock),
+        users: env.users)
 
     // Path-inserted (RFC 8414 §3.1) and path-appended (OIDC) variants for an issuer with a path.
     let issuerPath = URLComponents(string: env.issuer)?.path ?? ""
@@ -71,7 +83,7 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
         metadataPaths += ["/.well-known/oauth-authorization-server\(issuerPath)", "/.well-known/openid-configuration\(issuerPath)",
                           "\(issuerPath)/.well-known/openid-configuration"]
     }
-    let corsPaths = Set(metadataPaths + ["/jwks.json", "/register", "/token", "/revoke"])
+    let corsPaths = Set(metadataPaths + ["/jwks.json", "/register", "/token", "/revoke", "/userinfo"])
 
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -89,6 +101,8 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
     router.post("/token") { request, context in try await token.handle(request, context: context) }
     router.post("/revoke") { request, context in try await revoke.handle(request, context: context) }
     router.post("/introspect") { request, context in try await introspect.handle(request, context: context) }
+    router.get("/userinfo") { request, context in try await userInfo.handle(request, context: context) }
+    router.post("/userinfo") { request, context in try await userInfo.handle(request, context: context) }
     router.get("/assets/gatehouse.css") { _, _ in PageRenderer.stylesheet() }
     router.get("/") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"],

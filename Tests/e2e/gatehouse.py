@@ -192,3 +192,20 @@ def sign_in(authorize_url: str, redirect_prefix: str, username: str, password: s
     finally:
         if own:
             c.close()
+
+
+# ---------------------------------------------------------------- the official MCP client, with a token in hand
+async def list_tools(mcp_url: str, access_token: str) -> set[str]:
+    """`initialize` and `tools/list` through the official MCP Python SDK client, sending the token
+    as a fixed `Authorization` header (the client already holds it); returns the tool names."""
+    import anyio
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    with anyio.fail_after(30):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {access_token}"}, timeout=15) as http:
+            async with streamable_http_client(mcp_url, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return {t.name for t in (await session.list_tools()).tools}

@@ -70,6 +70,9 @@ http {{
         location / {{
             proxy_pass http://gatehouse_resource;
             proxy_buffering off;
+            # A location that sets any header inherits none from above: Host again, or nginx sends
+            # the upstream's name, which the loopback-bound servers refuse (DNS-rebinding check).
+            proxy_set_header Host $http_host;
             proxy_set_header Connection "";
             proxy_set_header Authorization $http_authorization;
         }}

@@ -136,20 +136,32 @@ def test_refresh_rotation_and_revocation_reach_the_resource_server(gatehouse, pe
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
-def test_consent_is_remembered_and_deny_returns_access_denied(gatehouse, person):
+def test_consent_is_remembered_only_for_https_clients_and_deny_returns_access_denied(gatehouse, person):
     username, password = person
     import base64, hashlib, secrets
     reg = httpx.post(gatehouse.issuer + "/register", json={
         "client_name": "Deny test", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}).json()
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    url = str(httpx.URL(gatehouse.issuer + "/authorize", params={
-        "response_type": "code", "client_id": reg["client_id"], "redirect_uri": REDIRECT, "state": "s1",
-        "code_challenge": challenge, "code_challenge_method": "S256"}))
+    def authorize_url(client_id: str, redirect: str) -> str:
+        return str(httpx.URL(gatehouse.issuer + "/authorize", params={
+            "response_type": "code", "client_id": client_id, "redirect_uri": redirect, "state": "s1",
+            "code_challenge": challenge, "code_challenge_method": "S256"}))
+    url = authorize_url(reg["client_id"], REDIRECT)
     with httpx.Client(follow_redirects=False) as browser:
         denied = sign_in(url, REDIRECT, username, password, decision="deny", client=browser)
         assert denied.error == "access_denied" and denied.state == "s1" and denied.iss == gatehouse.issuer
         allowed = sign_in(url, REDIRECT, username, password, client=browser)
         assert allowed.code and allowed.pages == ["consent"], allowed.pages  # still signed in
+        # RFC 8252 §8.6: a loopback client's identity cannot be proven, so it is asked every time.
         again = sign_in(url, REDIRECT, username, password, client=browser)
-        assert again.code and again.pages == [], "consent was not remembered"
+        assert again.code and again.pages == ["consent"], again.pages
+        # A client whose https redirect URI proves who receives the code keeps remembered consent.
+        https_redirect = "https://app.example.com/callback"
+        web = httpx.post(gatehouse.issuer + "/register", json={
+            "client_name": "Remembered", "redirect_uris": [https_redirect], "token_endpoint_auth_method": "none"}).json()
+        web_url = authorize_url(web["client_id"], https_redirect)
+        first = sign_in(web_url, https_redirect, username, password, client=browser)
+        assert first.code and first.pages == ["consent"], (first.pages, first.last_body[:300])
+        remembered = sign_in(web_url, https_redirect, username, password, client=browser)
+        assert remembered.code and remembered.pages == [], "consent was not remembered"

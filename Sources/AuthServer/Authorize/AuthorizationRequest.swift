@@ -17,6 +17,12 @@ struct AuthorizationRequest: Codable, Sendable, Equatable {
     /// Whether the request named its redirect URI (it may be left out when only one is
     /// registered). OAuth 2.1 §4.1.3 then requires it at the token endpoint only if it was sent.
     var redirectURIWasSent: Bool
+    /// OpenID Connect Core §3.1.2.1 `nonce`: "String value used to associate a Client session with
+    /// an ID Token, and to mitigate replay attacks. The value is passed through unmodified from the
+    /// Authentication Request to the ID Token." Absent in requests parked before it existed.
+    var nonce: String? = nil
+    /// A nonce is an opaque value the client chose; bounded so a request stays small.
+    static let maxNonceLength = 512
 
     var redirect: ValidatedRedirect { ValidatedRedirect(uncheckedURI: redirectURI, state: state) }
 

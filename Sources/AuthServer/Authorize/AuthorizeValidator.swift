@@ -11,7 +11,8 @@ import Shared
 ///   2. redirect URI    matches a registered one (RFC 8252 ports) → error page
 ///   3. response type   exactly "code"                            → redirect unsupported_response_type
 ///   4. PKCE            S256 challenge present; plain refused     → redirect invalid_request
-///   5. scope           narrowed to known scopes; absent = default → redirect invalid_scope
+///   5. scope           narrowed to known scopes and to the client's  → redirect invalid_scope
+///                      registered scope; absent = default
 ///   6. resource        RFC 8707, canonical, one we serve          → redirect invalid_target
 struct AuthorizeValidator: Sendable {
     let clients: ClientResolver
@@ -20,8 +21,9 @@ struct AuthorizeValidator: Sendable {
     enum Outcome: Sendable {
         /// Shown on our own page: nothing about the redirect URI can be trusted yet.
         case errorPage(OAuthError)
-        /// Sent back to the client's validated redirect URI.
-        case errorRedirect(ValidatedRedirect, OAuthError)
+        /// Sent back to the client's validated redirect URI, unless the endpoint decides the URI
+        /// is not trusted enough to redirect to before sign-in (`Client.redirectURIsAreVetted`).
+        case errorRedirect(ValidatedRedirect, OAuthError, Client)
         case valid(AuthorizationRequest, Client)
     }
 
@@ -60,7 +62,7 @@ struct AuthorizeValidator: Sendable {
         guard let redirect = ValidatedRedirect.matched(requestedRedirect, for: client, state: stateValue) else {
             return .errorPage(.invalidRequest("redirect_uri is not registered for this client"))
         }
-        func fail(_ error: OAuthError) -> Outcome { .errorRedirect(redirect, error) }
+        func fail(_ error: OAuthError) -> Outcome { .errorRedirect(redirect, error, client) }
 
         // 3. response type
         guard case .some(let responseType) = single("response_type"), let responseType else {
@@ -82,7 +84,16 @@ struct AuthorizeValidator: Sendable {
         }
         // 5. scope: unknown tokens are dropped; nothing left (or nothing asked) means the client's default.
         guard case .some(let scopeValue) = single("scope") else { return fail(.invalidRequest("scope is repeated")) }
-        var scope = ScopeSet(scopeValue).narrowed(to: ScopeCatalog.names)
+        var scope = ScopeSet(scopeValue).narrowed(to: ScopeCatalog.grantableNames)
+        // A client that registered a `scope` (RFC 7591 §2) may ask for no more than that: the
+        // registration is what the operator or the consent screen of the registration vouched for.
+        if !client.scope.isEmpty {
+            let asked = scope
+            scope = scope.narrowed(to: client.scope.tokens)
+            if !asked.isEmpty && scope.isEmpty {
+                return fail(OAuthError(.invalidScope, "the requested scope is outside the scope this client registered"))
+            }
+        }
         if scope.isEmpty { scope = client.defaultScope }
         // 6. resource (RFC 8707 §2: "invalid_target … The requested resource is invalid, missing,
         //    unknown, or malformed."). Absent means the MCP resource we serve.
@@ -95,12 +106,17 @@ struct AuthorizeValidator: Sendable {
                 return fail(OAuthError(.invalidTarget, "this server does not issue tokens for that resource"))
             }
         }
+        // OpenID Connect Core §3.1.2.1 `nonce`, kept with the request and the code for the ID token.
+        guard case .some(let nonce) = single("nonce") else { return fail(.invalidRequest("nonce is repeated")) }
+        if let nonce, nonce.isEmpty || nonce.utf8.count > AuthorizationRequest.maxNonceLength {
+            return fail(.invalidRequest("nonce must be 1 to \(AuthorizationRequest.maxNonceLength) bytes"))
+        }
         let prompts = Set((single("prompt") ?? nil)?.split(separator: " ").map(String.init) ?? [])
         let request = AuthorizationRequest(
             clientID: client.clientID, redirectURI: redirect.uri, state: redirect.state, codeChallenge: challenge,
             scope: scope.description, resource: resource.value,
             forceConsent: prompts.contains("consent"), forceLogin: prompts.contains("login"),
-            redirectURIWasSent: redirectValue != nil)
+            redirectURIWasSent: redirectValue != nil, nonce: nonce)
         return .valid(request, client)
     }
 }

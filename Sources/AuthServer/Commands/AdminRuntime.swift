@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOSSL
 import PostgresNIO
 import Shared
 
@@ -63,8 +62,7 @@ enum AdminRuntime {
     /// timeout; one direct connection first surfaces the real reason (refused, no such
     /// database, authentication failed) in the operator's terminal.
     static func probe(_ configuration: DatabaseConfiguration, logger: Logger) async throws {
-        let tls: PostgresConnection.Configuration.TLS = configuration.requireTLS
-            ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+        let tls = try configuration.connectionTLS()
         let connection = try await PostgresConnection.connect(
             configuration: .init(host: configuration.host, port: configuration.port, username: configuration.username,
                                  password: configuration.password, database: configuration.database, tls: tls),

@@ -5,9 +5,9 @@ import Shared
 struct ClientsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clients",
-        abstract: "Inspect and delete registered OAuth clients.",
-        discussion: "Clients register themselves (RFC 7591 dynamic registration). Needs DATABASE_URL.",
-        subcommands: [List.self, Delete.self])
+        abstract: "Inspect, delete and block OAuth clients.",
+        discussion: "Clients register themselves (RFC 7591 dynamic registration) or use a metadata document URL. Needs DATABASE_URL.",
+        subcommands: [List.self, Delete.self, Block.self, Unblock.self, Blocked.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the registered clients that are not deleted.")

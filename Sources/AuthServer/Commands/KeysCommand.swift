@@ -6,13 +6,13 @@ import Shared
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Inspect and rotate the RS256 token-signing keys.",
+        abstract: "Inspect, rotate and retire the RS256 token-signing keys.",
         discussion: """
             Keys are stored in the database, sealed with the key-encryption key, so these \
             commands need DATABASE_URL and GATEHOUSE_KEK_FILE or GATEHOUSE_KEK (the same key the \
             servers use), plus GATEHOUSE_SIGNING_KEY_BITS and GATEHOUSE_ACCESS_TOKEN_TTL if set.
             """,
-        subcommands: [List.self, Rotate.self])
+        subcommands: [List.self, Rotate.self, Retire.self, Reseal.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

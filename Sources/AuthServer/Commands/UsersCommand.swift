@@ -9,24 +9,34 @@ struct UsersCommand: AsyncParsableCommand {
         discussion: """
             Usernames are 1 to 64 characters of a-z, 0-9, '.', '_', '@' and '-', compared \
             lowercased. Passwords are never accepted as arguments: they are read from a prompt \
-            or, with --password-stdin, from the first line of standard input. Needs DATABASE_URL.
+            or, with --password-stdin, from the first line of standard input. A user may have an \
+            email address and a display name, which OpenID Connect clients receive with the email \
+            and profile scopes (ID token and /userinfo). Needs DATABASE_URL.
             """,
-        subcommands: [Create.self, List.self, Disable.self, Enable.self, SetPassword.self])
+        subcommands: [Create.self, Update.self, List.self, Disable.self, Enable.self, SetPassword.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a user.",
-            discussion: "Example: printf '%s\\n' \"$PASSWORD\" | AuthServer users create alice --password-stdin")
+            discussion: """
+                Example: printf '%s\\n' "$PASSWORD" | AuthServer users create alice --password-stdin \
+                --email alice@example.com --name "Alice Liddell"
+                """)
 
         @Argument(help: "The new user's name.") var username: String
         @Flag(help: "Read the password from the first line of standard input instead of prompting.")
         var passwordStdin = false
+        @OptionGroup var profileOptions: ProfileOptions
 
         func run() async throws {
             let config = try AdminRuntime.databaseConfiguration()
+            let profile = profileOptions.profile
+            try UsersCommand.validate(profile)
             let password = try PasswordInput.read(fromStdin: passwordStdin)
             let user = try await AdminRuntime.withDatabase(config) { database, logger in
-                let user = try await UsersCommand.userStoreCall { try await UserStore(database: database).create(username: username, password: password) }
+                let user = try await UsersCommand.userStoreCall {
+                    try await UserStore(database: database).create(username: username, password: password, profile: profile)
+                }
                 await AuditLog(database: database, logger: logger)
                     .record(.userCreated, username: user.username, detail: AdminRuntime.auditDetail)
                 return user
@@ -43,10 +53,11 @@ struct UsersCommand: AsyncParsableCommand {
             let users = try await AdminRuntime.withDatabase(try AdminRuntime.databaseConfiguration()) { database, _ in
                 try await UserStore(database: database).list()
             }
-            var table = OutputTable("USERNAME", "ID", "STATE", "CREATED")
+            var table = OutputTable("USERNAME", "ID", "STATE", "CREATED", "EMAIL", "EMAIL_VERIFIED", "NAME")
             for user in users {
                 table.append(user.username, user.id.uuidString.lowercased(), user.disabled ? "disabled" : "enabled",
-                             OutputTable.format(user.createdAt))
+                             OutputTable.format(user.createdAt), user.email,
+                             user.email == nil ? nil : (user.emailVerified ? "yes" : "no"), user.name)
             }
             table.print(json: output.json)
         }
@@ -59,7 +70,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await UsersCommand.setDisabled(username, true)
-            print("disabled user \(username.lowercased()); their tokens and sessions are revoked")
+            print("disabled user \(username.lowercased()); their tokens, codes and sessions are revoked")
         }
     }
 
@@ -77,23 +88,35 @@ struct UsersCommand: AsyncParsableCommand {
     struct SetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-password",
-            abstract: "Set a user's password; their browser sessions end.")
+            abstract: "Set a user's password; their sessions, codes and tokens are revoked at once.",
+            discussion: """
+                A new password usually follows a suspected compromise, so by default everything the \
+                user holds ends with the old password: browser sessions, authorization codes not yet \
+                exchanged, and every token family (resource servers refuse the access tokens within \
+                a second). --keep-sessions changes only the password.
+                """)
         @Argument(help: "The user's name.") var username: String
         @Flag(help: "Read the password from the first line of standard input instead of prompting.")
         var passwordStdin = false
+        @Flag(help: "Keep the user's sessions, codes and tokens valid (a routine change, not a compromise).")
+        var keepSessions = false
 
         func run() async throws {
             let config = try AdminRuntime.databaseConfiguration()
             let password = try PasswordInput.read(fromStdin: passwordStdin)
             try await AdminRuntime.withDatabase(config) { database, logger in
                 let found = try await UsersCommand.userStoreCall {
-                    try await UserStore(database: database).setPassword(username: username, password: password)
+                    try await UserStore(database: database).setPassword(
+                        username: username, password: password, keepSessions: keepSessions)
                 }
                 guard found else { throw UsersCommand.noSuchUser(username) }
-                await AuditLog(database: database, logger: logger)
-                    .record(.passwordChanged, username: username.lowercased(), detail: AdminRuntime.auditDetail)
+                await AuditLog(database: database, logger: logger).record(
+                    .passwordChanged, username: username.lowercased(),
+                    detail: AdminRuntime.auditDetail.merging(["revoked": keepSessions ? "false" : "true"]) { $1 })
             }
-            print("changed the password of \(username.lowercased())")
+            print(keepSessions
+                ? "changed the password of \(username.lowercased()); sessions and tokens are kept"
+                : "changed the password of \(username.lowercased()); their tokens, codes and sessions are revoked")
         }
     }
 
@@ -104,6 +127,17 @@ struct UsersCommand: AsyncParsableCommand {
             }
             await AuditLog(database: database, logger: logger).record(
                 disabled ? .userDisabled : .userEnabled, username: username.lowercased(), detail: AdminRuntime.auditDetail)
+        }
+    }
+
+    /// Checked before any prompt or connection, so a typo costs no password entry.
+    static func validate(_ profile: UserProfile) throws {
+        do {
+            _ = try profile.email.map(UserProfile.validatedEmail)
+            _ = try profile.name.map(UserProfile.validatedName)
+        } catch {
+            AdminRuntime.printError(error.description)
+            throw ExitCode.failure
         }
     }
 

@@ -35,7 +35,7 @@ struct AuthorizationFlow: Sendable {
     func pendingRequest(from form: FormBody, request: Request, now: Date) async throws -> PendingRequestStore.Pending? {
         guard let requestID = try form.single("request"),
               let pending = try await pendingRequests.find(
-                id: requestID, browserBinding: request.cookies["gh_flow"]?.value, now: now),
+                id: requestID, browserBinding: cookieValue(.flow, in: request), now: now),
               let csrf = try form.single("csrf"), constantTimeEquals(Array(csrf.utf8), Array(pending.csrfToken.utf8))
         else { return nil }
         return pending
@@ -56,11 +56,17 @@ struct AuthorizationFlow: Sendable {
             return loginPage(pending, client: client, username: nil, error: nil)
         }
         // A dynamically registered client always asks the first time; afterwards the remembered
-        // consent covers requests for no more scope than was granted.
+        // consent covers requests for no more scope than was granted, but only where the redirect
+        // URI proves who receives the code. RFC 8252 §8.6: "the authorization server SHOULD NOT
+        // process authorization requests automatically without user consent or interaction,
+        // except when the identity of the client can be assured." A loopback or private-use
+        // redirect is served by whatever local program listens on the port or claimed the scheme,
+        // so such a request always shows the (one-click) consent page.
+        let identityProven = RedirectURIPolicy.kind(of: pending.request.redirectURI) == .https
         let remembered = try await consents.hasConsent(
             userID: user.id, clientID: client.clientID, scope: pending.request.scopeSet)
-        if remembered && !pending.request.forceConsent {
-            return try await issueCode(pending, user: user, recordConsent: false, context: context)
+        if remembered && identityProven && !pending.request.forceConsent {
+            return try await issueCode(pending, user: user, sessionID: sessionID, recordConsent: false, context: context)
         }
         return consentPage(pending, client: client, user: user)
     }
@@ -84,7 +90,8 @@ struct AuthorizationFlow: Sendable {
             "title": "Allow access", "clientName": client.name ?? client.clientID, "username": user.username,
             "scopes": scopes, "redirectHost": host, "requestID": pending.id, "csrfToken": pending.csrfToken,
         ]
-        if HTTPURL.isLoopbackHost(redirect?.host ?? "") { values["loopbackWarning"] = true }
+        // Loopback and private-use redirects deliver the code to an app on this computer.
+        if RedirectURIPolicy.kind(of: pending.request.redirectURI) != .https { values["loopbackWarning"] = true }
         if let uri = client.clientURI { values["clientURI"] = uri }
         if client.registrationKind == "dynamic" { values["dynamicallyRegistered"] = true }
         // MCP 2025-11-25: the client_id URL's host is what the document proved; show it.
@@ -96,7 +103,7 @@ struct AuthorizationFlow: Sendable {
 
     /// Issues the code in one transaction with the consent record and the request's deletion,
     /// so a request can be completed once only.
-    func issueCode(_ pending: PendingRequestStore.Pending, user: User, recordConsent: Bool,
+    func issueCode(_ pending: PendingRequestStore.Pending, user: User, sessionID: String?, recordConsent: Bool,
                    context: AuthRequestContext) async throws -> Response {
         let request = pending.request
         let now = env.clock.now()
@@ -112,7 +119,7 @@ struct AuthorizationFlow: Sendable {
                                           connection: connection)
             }
             return try await AuthorizationCodeStore.issue(
-                for: request, userID: user.id, lifetime: lifetime, now: now, connection: connection)
+                for: request, userID: user.id, sessionID: sessionID, lifetime: lifetime, now: now, connection: connection)
         }
         guard let code else {
             return pages.errorPage(ErrorPageContent(code: "invalid_request", message: "This sign-in request was already completed."))
@@ -125,8 +132,30 @@ struct AuthorizationFlow: Sendable {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    func cookie(name: String, value: String, maxAge: Int) -> Cookie {
-        Cookie(name: name, value: value, maxAge: maxAge, path: "/",
-               secure: env.configuration.issuerIsHTTPS, httpOnly: true, sameSite: .lax)
+    /// The two cookies of the sign-in flow.
+    enum BrowserCookie: String, Sendable {
+        /// The signed-in session.
+        case session = "gh_session"
+        /// Binds a pending authorization request to the browser that started it.
+        case flow = "gh_flow"
+
+        /// Under https the name carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): browsers then
+        /// accept the cookie only with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain
+        /// or a plain-http page cannot plant or overwrite it.
+        func name(https: Bool) -> String { https ? "__Host-" + rawValue : rawValue }
+    }
+
+    func cookie(_ kind: BrowserCookie, value: String, maxAge: Int) -> Cookie {
+        Self.cookie(kind, value: value, maxAge: maxAge, https: env.configuration.issuerIsHTTPS)
+    }
+
+    static func cookie(_ kind: BrowserCookie, value: String, maxAge: Int, https: Bool) -> Cookie {
+        Cookie(name: kind.name(https: https), value: value, maxAge: maxAge, path: "/",
+               secure: https, httpOnly: true, sameSite: .lax)
+    }
+
+    /// The value of one of our cookies in `request`, under the name this deployment uses.
+    func cookieValue(_ kind: BrowserCookie, in request: Request) -> String? {
+        request.cookies[kind.name(https: env.configuration.issuerIsHTTPS)]?.value
     }
 }

@@ -19,15 +19,26 @@ struct AuthorizeEndpoint: Sendable {
         case .errorPage(let error):
             context.logger.info("authorize refused on our own page", metadata: ["error": "\(error.code)"])
             return flow.pages.errorPage(ErrorPageContent(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))
-        case .errorRedirect(let redirect, let error):
+        case .errorRedirect(let redirect, let error, let client):
+            // RFC 9700 §4.11.2: with open registration anyone can register any redirect URI, so an
+            // error redirect for such a client would make us an open redirector. Until a person has
+            // signed in, errors of dynamically registered and metadata-document clients are shown
+            // on our own page; operator-vetted clients get the RFC 6749 §4.1.2.1 redirect.
+            if !client.redirectURIsAreVetted {
+                let signedIn = try await flow.sessions.user(sessionID: flow.cookieValue(.session, in: request), now: env.clock.now())
+                if signedIn == nil {
+                    context.logger.info("authorize refused on our own page before sign-in", metadata: ["error": "\(error.code)"])
+                    return flow.pages.errorPage(ErrorPageContent(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))
+                }
+            }
             return AuthorizationFlow.redirect(to: redirect.error(error, issuer: env.issuer))
         case .valid(let authorization, let client):
             let now = env.clock.now()
             let (pending, binding) = try await flow.pendingRequests.create(authorization, now: now)
             var response = try await flow.continueFlow(
-                pending, client: client, sessionID: authorization.forceLogin ? nil : request.cookies["gh_session"]?.value,
+                pending, client: client, sessionID: authorization.forceLogin ? nil : flow.cookieValue(.session, in: request),
                 context: context)
-            response.setCookie(flow.cookie(name: "gh_flow", value: binding, maxAge: Int(PendingRequestStore.lifetime)))
+            response.setCookie(flow.cookie(.flow, value: binding, maxAge: Int(PendingRequestStore.lifetime)))
             return response
         }
     }

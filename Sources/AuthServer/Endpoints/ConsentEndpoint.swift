@@ -14,7 +14,7 @@ struct ConsentEndpoint: Sendable {
         guard let pending = try await flow.pendingRequest(from: form, request: request, now: now) else {
             return flow.staleFormPage("consent")
         }
-        guard let user = try await flow.sessions.user(sessionID: request.cookies["gh_session"]?.value, now: now) else {
+        guard let user = try await flow.sessions.user(sessionID: flow.cookieValue(.session, in: request), now: now) else {
             guard case .found(let client) = try await flow.client(of: pending) else {
                 return flow.pages.errorPage(ErrorPageContent(code: "invalid_client", message: "The application is no longer registered."))
             }
@@ -22,7 +22,8 @@ struct ConsentEndpoint: Sendable {
         }
         switch try form.single("decision") {
         case "approve":
-            return try await flow.issueCode(pending, user: user, recordConsent: true, context: context)
+            return try await flow.issueCode(pending, user: user, sessionID: flow.cookieValue(.session, in: request),
+                                            recordConsent: true, context: context)
         case "deny":
             let pendingRequests = flow.pendingRequests
             _ = try await env.database.transaction { connection in

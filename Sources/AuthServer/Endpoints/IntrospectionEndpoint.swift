@@ -10,6 +10,14 @@ import Shared
 /// does not exist on this server, or the protected resource is not allowed to introspect this
 /// particular token, then the authorization server MUST return an introspection response with
 /// the "active" field set to false."
+///
+/// RFC 7662 §4: "the authorization server MUST require authentication of protected resources
+/// that need to access the introspection endpoint and SHOULD require protected resources to be
+/// specifically authorized to call the introspection endpoint." With open registration a client
+/// secret proves nothing about being a resource server, so only the clients the operator
+/// lists in `GATEHOUSE_INTROSPECTION_CLIENTS` (resource servers) learn about other clients'
+/// access tokens; any other confidential client learns only about tokens issued to itself (it
+/// holds them anyway), and gets `active: false` for everything else.
 struct IntrospectionEndpoint: Sendable {
     let env: AuthServerEnvironment
     let authenticator: ClientAuthenticator
@@ -35,14 +43,16 @@ struct IntrospectionEndpoint: Sendable {
         }
         let token = try form.required("token")
         let answer = token.split(separator: ".").count == 3
-            ? try await introspectAccessToken(token) : try await introspectRefreshToken(token, client: client)
+            ? try await introspectAccessToken(token, client: client) : try await introspectRefreshToken(token, client: client)
         return try TokenEndpoint.json(answer)
     }
 
-    private func introspectAccessToken(_ token: String) async throws -> Answer {
+    private func introspectAccessToken(_ token: String, client: Client) async throws -> Answer {
         let inactive = Answer(active: false)
         guard let parsed = try? JWTParser.parse(token, expectedType: "at+jwt"),
-              let claims = try? parsed.decodePayload(AccessTokenClaims.self) else { return inactive }
+              let claims = try? parsed.decodePayload(AccessTokenClaims.self),
+              claims.client_id == client.clientID || env.configuration.introspectionClients.contains(client.clientID)
+        else { return inactive }
         let keys = try await env.keys.publishedKeys()
         guard let jwk = keys.first(where: { $0.kid == parsed.header.kid }), let key = try? RSAKey(publicJWK: jwk),
               (try? parsed.verifySignature(with: key)) != nil,

@@ -4,8 +4,9 @@ import Hummingbird
 import Shared
 
 /// `POST /login`: the sign-in form. Checks, in order: the pending request belongs to this
-/// browser and the CSRF token matches; the account and the address are not throttled; the
-/// password is right. Then it starts a session and moves on to consent.
+/// browser and the CSRF token matches; an attempt can be reserved for the account and the
+/// address (they are not throttled); the password is right. Then it starts a session and
+/// moves on to consent.
 struct LoginEndpoint: Sendable {
     let env: AuthServerEnvironment
     let flow: AuthorizationFlow
@@ -25,7 +26,11 @@ struct LoginEndpoint: Sendable {
         let password = try form.single("password") ?? ""
         let address = clientAddress(request, context: context)
 
-        if case .throttled(let retryAfter) = try await env.throttle.check(username: username, remoteAddress: address, now: now) {
+        // Reserved before the password is hashed, so parallel guesses cannot outrun the count.
+        let reservation: LoginThrottle.Reservation
+        switch try await env.throttle.reserve(username: username, remoteAddress: address, now: now) {
+        case .reserved(let reserved): reservation = reserved
+        case .throttled(let retryAfter):
             var response = flow.loginPage(pending, client: client, username: username,
                                           error: "Too many failed attempts. Try again in \(max(1, retryAfter / 60)) minute(s).",
                                           status: .tooManyRequests)
@@ -35,16 +40,18 @@ struct LoginEndpoint: Sendable {
         guard !username.isEmpty, !password.isEmpty,
               let user = try await env.users.authenticate(username: username, password: password)
         else {
+            await env.throttle.settle(reservation, succeeded: false)
             env.metrics.loginFailures.increment()
             await env.audit.record(.loginFailed, outcome: .failure, username: username.isEmpty ? nil : String(username.prefix(64)),
                                    clientID: client.clientID, remoteAddress: address)
             return flow.loginPage(pending, client: client, username: username,
                                   error: "That username and password don't match.", status: .unauthorized)
         }
+        await env.throttle.settle(reservation, succeeded: true)
         await env.audit.record(.login, username: user.username, clientID: client.clientID, remoteAddress: address)
         let sessionID = try await flow.sessions.create(userID: user.id, now: now)
         var response = try await flow.continueFlow(pending, client: client, sessionID: sessionID, context: context)
-        response.setCookie(flow.cookie(name: "gh_session", value: sessionID, maxAge: env.configuration.loginSessionLifetime))
+        response.setCookie(flow.cookie(.session, value: sessionID, maxAge: env.configuration.loginSessionLifetime))
         return response
     }
 

@@ -25,11 +25,18 @@ struct MetadataEndpoint: Sendable {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": Client.AuthMethod.allCases.map(\.rawValue),
             "revocation_endpoint_auth_methods_supported": Client.AuthMethod.allCases.map(\.rawValue),
+            // RFC 8414 §2: required when private_key_jwt is listed; asymmetric only, never "none".
+            "token_endpoint_auth_signing_alg_values_supported": JWSAlgorithm.allCases.map(\.rawValue),
+            "revocation_endpoint_auth_signing_alg_values_supported": JWSAlgorithm.allCases.map(\.rawValue),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "scopes_supported": ScopeCatalog.names,
+            "scopes_supported": ScopeCatalog.grantableNames,
             "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            // OpenID Connect Discovery §3: the ID token and userinfo (Tokens/IDTokenClaims.swift).
+            "userinfo_endpoint": env.endpoint("/userinfo"),
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+                                 "email", "email_verified", "name", "preferred_username"],
             "resource_indicators_supported": true,
         ]
         // draft-ietf-oauth-client-id-metadata-document-00 §5; advertised only when it works:

@@ -24,21 +24,33 @@ struct RegistrationEndpoint: Sendable {
         var token_endpoint_auth_method: String
         var scope: String
         var application_type: String
+        /// `private_key_jwt` clients: their keys and algorithm, echoed (RFC 7591 §3.2.1).
+        var jwks_uri: String?
+        var jwks: JWKS?
+        var token_endpoint_auth_signing_alg: String?
     }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        // RFC 7591 §3.1: "the client sends an HTTP POST to the client registration endpoint with a
+        // content type of "application/json"". Anything else is refused before it is parsed.
+        guard Self.isJSON(request.headers[.contentType]) else {
+            throw OAuthError(.invalidClientMetadata, status: .unsupportedMediaType,
+                             "the registration body must be sent as Content-Type: application/json")
+        }
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: ClientRegistrationRequest.maxBodyBytes) } catch {
             throw OAuthError(.invalidClientMetadata, status: .contentTooLarge, "the registration body is too large")
         }
         let registration = try ClientRegistrationRequest(json: Array(buffer: body))
         let now = env.clock.now()
-        let secret = registration.authMethod == .none ? nil : SecureRandom.token()
+        // Only the client_secret_* methods use a secret; `private_key_jwt` proves itself with its key.
+        let secret = [.none, .privateKeyJWT].contains(registration.authMethod) ? nil : SecureRandom.token()
         let client = Client(
             clientID: SecureRandom.token(byteCount: 18), authMethod: registration.authMethod,
             secretHash: secret.map { Digest.sha256($0) }, name: registration.name, clientURI: registration.clientURI,
             redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scope: registration.scope,
-            applicationType: registration.applicationType, registrationKind: "dynamic", createdAt: now)
+            applicationType: registration.applicationType, registrationKind: "dynamic", createdAt: now,
+            jwksURI: registration.keys.jwksURI, jwks: registration.keys.jwks, signingAlgorithm: registration.keys.signingAlgorithm)
         try await env.clients.insert(client)
         env.metrics.registrations.increment()
         await env.audit.record(.clientRegistered, clientID: client.clientID, remoteAddress: context.peerAddress,
@@ -49,7 +61,15 @@ struct RegistrationEndpoint: Sendable {
             client_secret_expires_at: secret == nil ? nil : 0, client_name: client.name, client_uri: client.clientURI,
             redirect_uris: client.redirectURIs, grant_types: client.grantTypes, response_types: ["code"],
             token_endpoint_auth_method: client.authMethod.rawValue, scope: client.defaultScope.description,
-            application_type: client.applicationType)
+            application_type: client.applicationType, jwks_uri: client.jwksURI, jwks: client.jwks,
+            token_endpoint_auth_signing_alg: client.signingAlgorithm?.rawValue)
         return try TokenEndpoint.json(answer, status: .created)
+    }
+
+    /// `application/json`, with or without parameters such as `charset=utf-8`, in any case.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 }

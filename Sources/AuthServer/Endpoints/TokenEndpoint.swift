@@ -12,7 +12,7 @@ struct TokenEndpoint: Sendable {
 
     init(env: AuthServerEnvironment) {
         self.env = env
-        self.authenticator = ClientAuthenticator(clients: env.clientResolver)
+        self.authenticator = ClientAuthenticator(clients: env.clientResolver, assertions: env.clientAssertions)
         let all: [any Grant] = [AuthorizationCodeGrant(env: env), RefreshTokenGrant(env: env)]
         self.grants = Dictionary(uniqueKeysWithValues: all.map { (type(of: $0).grantType, $0) })
     }

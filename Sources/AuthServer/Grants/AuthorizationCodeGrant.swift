@@ -13,6 +13,11 @@ import Shared
 /// And §4.1.2: "If an authorization code is used more than once, the authorization server MUST
 /// deny the request and SHOULD revoke (when possible) all access tokens and refresh tokens
 /// previously issued based on that authorization code."
+///
+/// With `openid` granted the response also carries an ID token (OpenID Connect Core §3.1.3.3:
+/// "the Client then uses the Authorization Code to obtain … an ID Token"). The user's row is
+/// share-locked before anything is minted, so a concurrent `users disable` either sees the new
+/// token family and revokes it, or commits first and the code is refused.
 struct AuthorizationCodeGrant: Grant {
     static let grantType = "authorization_code"
     let env: AuthServerEnvironment
@@ -27,12 +32,15 @@ struct AuthorizationCodeGrant: Grant {
         let codeHash = ByteBuffer(bytes: Digest.sha256(code))
         let outcome: GrantOutcome = try await env.database.transaction { connection in
             let rows = try await connection.query("""
-                SELECT client_id, user_id, redirect_uri, code_challenge, scope, resource, expires_at, consumed_at, family_id
+                SELECT client_id, user_id, redirect_uri, code_challenge, scope, resource, expires_at, consumed_at, family_id,
+                       nonce, auth_time
                 FROM authorization_codes WHERE code_hash = \(codeHash) FOR UPDATE
                 """, logger: connection.logger)
-            var found: (String, UUID, String, String, String, String, Date, Date?, UUID?)?
-            for try await row in rows.decode((String, UUID, String, String, String, String, Date, Date?, UUID?).self) { found = row }
-            guard let (codeClient, userID, codeRedirect, challenge, scope, resource, expiresAt, consumedAt, familyID) = found else {
+            typealias Row = (String, UUID, String, String, String, String, Date, Date?, UUID?, String?, Date?)
+            var found: Row?
+            for try await row in rows.decode(Row.self) { found = row }
+            guard let (codeClient, userID, codeRedirect, challenge, scope, resource, expiresAt, consumedAt, familyID,
+                       nonce, authTime) = found else {
                 return .refused(.invalidGrant("the authorization code is invalid"))
             }
             guard codeClient == client.clientID else { return .refused(.invalidGrant("the code was issued to another client")) }
@@ -53,18 +61,30 @@ struct AuthorizationCodeGrant: Grant {
                     "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(codeHash)", logger: connection.logger)
                 return .refused(refusal)
             }
+            guard let user = try await UserStore.lockedForGrant(id: userID, connection: connection), !user.disabled else {
+                _ = try await connection.query(
+                    "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(codeHash)", logger: connection.logger)
+                return .refused(.invalidGrant("the account the code was issued for is disabled"))
+            }
             let family = UUID()
             let scopeSet = ScopeSet(scope)
             let access = try env.tokens.accessToken(
                 signer: signer, subject: userID, clientID: client.clientID, scope: scopeSet, resource: resource, now: now)
+            // Only a code issued by a version that did not record auth_time (an upgrade in the
+            // middle of a sign-in, codes live 60 s) lacks it; `now` is then the best we know.
+            let signedInAt = authTime ?? now
+            let idToken = scopeSet.contains(ScopeCatalog.openID)
+                ? try env.tokens.idToken(signer: signer, user: user, clientID: client.clientID, scope: scopeSet, nonce: nonce,
+                                         authTime: signedInAt, accessToken: access.token, now: now)
+                : nil
             // Refresh tokens go to every client, even one that did not register the grant: the
             // Swift SDK registers without it and refreshes anyway.
             let refresh = env.tokens.refreshToken(now: now)
             // One statement: the family, the spent code, the access token's record and the refresh token.
             _ = try await connection.query("""
                 WITH family AS (
-                    INSERT INTO token_families (id, client_id, user_id, scope, resource)
-                    VALUES (\(family), \(client.clientID), \(userID), \(scope), \(resource))),
+                    INSERT INTO token_families (id, client_id, user_id, scope, resource, auth_time)
+                    VALUES (\(family), \(client.clientID), \(userID), \(scope), \(resource), \(signedInAt))),
                 code AS (
                     UPDATE authorization_codes SET consumed_at = \(now), family_id = \(family) WHERE code_hash = \(codeHash)),
                 access AS (
@@ -75,7 +95,7 @@ struct AuthorizationCodeGrant: Grant {
                 """, logger: connection.logger)
             return .issued(TokenResponse(access_token: access.token, token_type: "Bearer",
                                          expires_in: env.configuration.accessTokenLifetime, refresh_token: refresh.token,
-                                         scope: scope))
+                                         scope: scope, id_token: idToken))
         }
         let response = try outcome.response()
         env.metrics.accessTokensIssued.increment()

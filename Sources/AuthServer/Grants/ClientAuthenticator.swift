@@ -4,19 +4,29 @@ import Hummingbird
 import Shared
 
 /// Client authentication at the token, revocation and introspection endpoints, by the method
-/// the client registered (RFC 6749 §2.3.1, RFC 7591 §2 `token_endpoint_auth_method`).
+/// the client registered (RFC 6749 §2.3.1, RFC 7591 §2 `token_endpoint_auth_method`), including
+/// `private_key_jwt` (RFC 7523 §2.2). A client is held to its method: one that registered
+/// `private_key_jwt` must present an assertion, and nothing else is accepted instead.
 struct ClientAuthenticator: Sendable {
     let clients: ClientResolver
+    let assertions: ClientAssertionVerifier
 
     func authenticate(_ request: Request, form: FormBody) async throws -> Client {
         let basic = try Self.basicCredentials(request)
         let formClientID = try form.single("client_id")
         let formSecret = try form.single("client_secret")
+        let assertionType = try form.single("client_assertion_type")
+        let assertion = try form.single("client_assertion")
         // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
-        if basic != nil && formSecret != nil {
-            throw OAuthError.invalidRequest("use either HTTP Basic or client_secret in the body, not both")
+        let methodsUsed = [basic != nil, formSecret != nil, assertion != nil || assertionType != nil].filter { $0 }.count
+        if methodsUsed > 1 {
+            throw OAuthError.invalidRequest("use one client authentication method: HTTP Basic, client_secret or client_assertion")
         }
-        guard let clientID = basic?.id ?? formClientID else {
+        if assertionType != nil, assertion == nil {
+            throw OAuthError.invalidClient("client_assertion_type without client_assertion")
+        }
+        // RFC 7521 §4.2: with an assertion, "client_id" is optional; the assertion's sub names the client.
+        guard let clientID = basic?.id ?? formClientID ?? assertion.flatMap(ClientAssertionVerifier.unverifiedSubject) else {
             throw OAuthError.invalidClient("client authentication failed: no client_id")
         }
         if let basic, let formClientID, formClientID != basic.id {
@@ -26,6 +36,9 @@ struct ClientAuthenticator: Sendable {
         // does a client whose metadata document cannot be fetched or validated (the resolver throws).
         guard let client = try await clients.find(clientID) else {
             throw OAuthError.invalidClient("unknown client", basicAuthChallenge: basic != nil)
+        }
+        if client.authMethod != .privateKeyJWT, assertion != nil {
+            throw OAuthError.invalidClient("this client does not use private_key_jwt")
         }
         let presented = basic?.secret ?? formSecret
         switch client.authMethod {
@@ -40,6 +53,13 @@ struct ClientAuthenticator: Sendable {
                 || (client.authMethod == Client.AuthMethod.clientSecretPost && basic != nil) {
                 throw OAuthError.invalidClient("use the registered token_endpoint_auth_method \(client.authMethod.rawValue)")
             }
+        case .privateKeyJWT:
+            // No silent downgrade: without its assertion this client is not authenticated at all.
+            guard let assertion else {
+                throw OAuthError.invalidClient("this client authenticates with private_key_jwt: client_assertion is required",
+                                               basicAuthChallenge: basic != nil)
+            }
+            try await assertions.verify(assertion, type: assertionType, client: client)
         }
         return client
     }

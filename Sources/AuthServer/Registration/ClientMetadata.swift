@@ -7,6 +7,8 @@ struct Client: Sendable {
         case none
         case clientSecretBasic = "client_secret_basic"
         case clientSecretPost = "client_secret_post"
+        /// RFC 7523 §2.2: a JWT signed with a key from the client's `jwks_uri` or `jwks`.
+        case privateKeyJWT = "private_key_jwt"
     }
 
     var clientID: String
@@ -21,12 +23,22 @@ struct Client: Sendable {
     var applicationType: String
     var registrationKind: String
     var createdAt: Date
+    /// `private_key_jwt` only: where the client publishes its keys, or the keys themselves, and
+    /// the one algorithm it signs with when it registered `token_endpoint_auth_signing_alg`.
+    var jwksURI: String? = nil
+    var jwks: JWKS? = nil
+    var signingAlgorithm: JWSAlgorithm? = nil
 
     var isPublic: Bool { authMethod == .none }
 
     /// `registration_kind` of a client identified by the URL of its metadata document.
     static let metadataDocumentKind = "metadata_document"
     var isMetadataDocument: Bool { registrationKind == Self.metadataDocumentKind }
+
+    /// Were this client's redirect URIs chosen by the operator rather than by whoever registered
+    /// it? Dynamically registered and metadata-document clients pick their own, so an error for
+    /// them must not redirect before a person has signed in (RFC 9700 §4.11.2).
+    var redirectURIsAreVetted: Bool { !(registrationKind == "dynamic" || isMetadataDocument) }
 
     /// Scope used when an authorization request has none (ChatGPT reconnects without one).
     var defaultScope: ScopeSet { scope.isEmpty ? ScopeSet(tokens: ScopeCatalog.names) : scope }
@@ -46,6 +58,14 @@ struct ClientRegistrationRequest {
     let name: String?
     let clientURI: String?
     let applicationType: String
+    /// RFC 7591 §2 `jwks_uri` / `jwks` / `token_endpoint_auth_signing_alg`, for `private_key_jwt`.
+    let keys: ClientKeyMetadata
+
+    /// NUL (which PostgreSQL text refuses) and the other C0 controls and DEL: no client name or
+    /// URI needs them, and a newline in one would forge a line in a log or on a page.
+    static func containsControlCharacter(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+    }
 
     /// Parses the JSON body. Every violation is the RFC 7591 §3.2.2 error, never a 500.
     init(json body: [UInt8]) throws(OAuthError) {
@@ -63,6 +83,9 @@ struct ClientRegistrationRequest {
             guard let value = object[key], !(value is NSNull) else { return nil }
             guard let text = value as? String else { throw OAuthError(.invalidClientMetadata, "\(key) must be a string") }
             guard text.count <= Self.maxFieldLength else { throw OAuthError(.invalidClientMetadata, "\(key) is too long") }
+            guard !Self.containsControlCharacter(text) else {
+                throw OAuthError(.invalidClientMetadata, "\(key) must not contain control characters")
+            }
             return text
         }
         func strings(_ key: String) throws(OAuthError) -> [String]? {
@@ -70,7 +93,11 @@ struct ClientRegistrationRequest {
             guard let list = value as? [Any], list.allSatisfy({ $0 is String }) else {
                 throw OAuthError(.invalidClientMetadata, "\(key) must be an array of strings")
             }
-            return list.compactMap { $0 as? String }
+            let texts = list.compactMap { $0 as? String }
+            guard !texts.contains(where: Self.containsControlCharacter) else {
+                throw OAuthError(.invalidClientMetadata, "\(key) must not contain control characters")
+            }
+            return texts
         }
 
         guard let uris = try strings("redirect_uris"), !uris.isEmpty else {
@@ -84,12 +111,13 @@ struct ClientRegistrationRequest {
 
         if let methodText = try string("token_endpoint_auth_method") {
             guard let method = Client.AuthMethod(rawValue: methodText) else {
-                throw OAuthError(.invalidClientMetadata, "token_endpoint_auth_method must be one of none, client_secret_basic, client_secret_post")
+                throw OAuthError(.invalidClientMetadata, "token_endpoint_auth_method must be one of none, client_secret_basic, client_secret_post, private_key_jwt")
             }
             authMethod = method
         } else {
             authMethod = defaultAuthMethod
         }
+        keys = try ClientKeyMetadata(metadata: object, authMethod: authMethod)
 
         let grants = try strings("grant_types") ?? ["authorization_code"]
         let supportedGrants: Set<String> = ["authorization_code", "refresh_token"]
@@ -104,7 +132,7 @@ struct ClientRegistrationRequest {
             throw OAuthError(.invalidClientMetadata, "response_types must be [\"code\"]")
         }
         // Unknown scopes are narrowed away, not fatal: Claude registers `scope: "mcp"`.
-        scope = ScopeSet(try string("scope")).narrowed(to: ScopeCatalog.names)
+        scope = ScopeSet(try string("scope")).narrowed(to: ScopeCatalog.grantableNames)
         name = try string("client_name")
         if let uri = try string("client_uri") {
             guard let parts = URLComponents(string: uri), ["https", "http"].contains(parts.scheme?.lowercased() ?? "") else {

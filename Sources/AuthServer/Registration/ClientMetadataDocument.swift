@@ -7,10 +7,13 @@ import Shared
 struct ClientMetadataDocumentError: Error, Sendable, CustomStringConvertible {
     let reason: String
     let transient: Bool
+    /// No fetch was made: the host's per-minute budget is spent (`OutboundFetchBudget`).
+    let budgetExhausted: Bool
 
-    init(_ reason: String, transient: Bool = false) {
+    init(_ reason: String, transient: Bool = false, budgetExhausted: Bool = false) {
         self.reason = reason
         self.transient = transient
+        self.budgetExhausted = budgetExhausted
     }
 
     var description: String { reason }
@@ -42,23 +45,25 @@ struct ClientMetadataDocument: Sendable {
     /// MUST NOT contain single-dot or double-dot path segments, MUST NOT contain a fragment
     /// component and MUST NOT contain a username or password". Plain http is accepted only for a
     /// loopback host and only when `allowLoopbackHTTP` (tests) is set.
-    static func validateURL(_ clientID: String, allowLoopbackHTTP: Bool) throws(ClientMetadataDocumentError) -> URLComponents {
-        guard clientID.count <= maxClientIDLength else { throw .init("the client_id URL is too long") }
+    /// The same rules guard a `private_key_jwt` client's `jwks_uri` (`label` names it in messages).
+    static func validateURL(_ clientID: String, allowLoopbackHTTP: Bool,
+                            label: String = "the client_id URL") throws(ClientMetadataDocumentError) -> URLComponents {
+        guard clientID.count <= maxClientIDLength else { throw .init("\(label) is too long") }
         guard let parts = URLComponents(string: clientID), let scheme = parts.scheme?.lowercased(),
               let host = parts.host, !host.isEmpty
-        else { throw .init("the client_id is not an absolute URL") }
+        else { throw .init("\(label) is not an absolute URL") }
         switch scheme {
         case "https": break
         case "http" where allowLoopbackHTTP && HTTPURL.isLoopbackHost(host): break
-        default: throw .init("the client_id URL must use https")
+        default: throw .init("\(label) must use https")
         }
-        guard parts.user == nil, parts.password == nil else { throw .init("the client_id URL must not contain credentials") }
-        guard parts.fragment == nil, !clientID.contains("#") else { throw .init("the client_id URL must not contain a fragment") }
+        guard parts.user == nil, parts.password == nil else { throw .init("\(label) must not contain credentials") }
+        guard parts.fragment == nil, !clientID.contains("#") else { throw .init("\(label) must not contain a fragment") }
         let segments = parts.percentEncodedPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        guard segments.contains(where: { !$0.isEmpty }) else { throw .init("the client_id URL must contain a path") }
+        guard segments.contains(where: { !$0.isEmpty }) else { throw .init("\(label) must contain a path") }
         let dotSegments: Set<String> = [".", "..", "%2e", "%2e%2e", ".%2e", "%2e."]
         guard !segments.contains(where: { dotSegments.contains($0.lowercased()) }) else {
-            throw .init("the client_id URL must not contain . or .. path segments")
+            throw .init("\(label) must not contain . or .. path segments")
         }
         return parts
     }
@@ -71,11 +76,15 @@ struct ClientMetadataDocument: Sendable {
     /// client_secret_basic, client_secret_jwt, or any other method based around a shared
     /// symmetric secret"; "the client_secret and client_secret_expires_at properties MUST NOT be
     /// used". MCP 2025-11-25: the document "MUST include at least the following properties:
-    /// client_id, client_name, redirect_uris". Gatehouse supports no key-based client
-    /// authentication, so the only method accepted is `none` (the default when absent).
-    /// Every other field is checked exactly as a dynamic registration is.
+    /// client_id, client_name, redirect_uris". A published document holds no secret, so the
+    /// methods accepted are `none` (the default when absent) and `private_key_jwt` (RFC 7523 §2.2)
+    /// with the client's keys in `jwks_uri` or `jwks` (ChatGPT). Every other field is checked
+    /// exactly as a dynamic registration is.
     init(clientID: String, body: [UInt8], now: Date) throws(ClientMetadataDocumentError) {
         guard body.count <= Self.maxBytes else { throw .init("the document is larger than \(Self.maxBytes) bytes") }
+        // The document is kept as jsonb, which refuses the \u0000 escape: refuse it here, as a
+        // client error, rather than fail the insert (a 503 for what is the client's fault).
+        guard !Self.containsNULEscape(body) else { throw .init("the document must not contain NUL characters") }
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)), let object = parsed as? [String: Any] else {
             throw .init("the document is not a JSON object")
         }
@@ -87,9 +96,10 @@ struct ClientMetadataDocument: Sendable {
         guard object["client_secret"] == nil, object["client_secret_expires_at"] == nil else {
             throw .init("the document must not contain client_secret or client_secret_expires_at")
         }
+        let accepted: Set<String> = [Client.AuthMethod.none.rawValue, Client.AuthMethod.privateKeyJWT.rawValue]
         if let method = object["token_endpoint_auth_method"], !(method is NSNull) {
-            guard method as? String == Client.AuthMethod.none.rawValue else {
-                throw .init("token_endpoint_auth_method must be none: a published document cannot carry a secret, and key-based client authentication is not supported")
+            guard let name = method as? String, accepted.contains(name) else {
+                throw .init("token_endpoint_auth_method must be none or private_key_jwt: a published document cannot carry a secret")
             }
         }
         let request: ClientRegistrationRequest
@@ -99,10 +109,18 @@ struct ClientMetadataDocument: Sendable {
             throw .init(error.errorDescription ?? "the document's metadata is invalid")
         }
         client = Client(
-            clientID: clientID, authMethod: .none, secretHash: nil, name: request.name, clientURI: request.clientURI,
+            clientID: clientID, authMethod: request.authMethod, secretHash: nil, name: request.name, clientURI: request.clientURI,
             redirectURIs: request.redirectURIs, grantTypes: request.grantTypes, scope: request.scope,
-            applicationType: request.applicationType, registrationKind: Client.metadataDocumentKind, createdAt: now)
+            applicationType: request.applicationType, registrationKind: Client.metadataDocumentKind, createdAt: now,
+            jwksURI: request.keys.jwksURI, jwks: request.keys.jwks, signingAlgorithm: request.keys.signingAlgorithm)
         json = String(decoding: body, as: UTF8.self)
+    }
+
+    /// Does the JSON text carry a NUL, raw or as the escape `\u0000` (in any case)?
+    static func containsNULEscape(_ body: [UInt8]) -> Bool {
+        if body.contains(0) { return true }
+        let text = String(decoding: body, as: UTF8.self).lowercased()
+        return text.contains("\\u0000")
     }
 
     /// The host of a metadata-document client_id, shown on the consent page as the verified

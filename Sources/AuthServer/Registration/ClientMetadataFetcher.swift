@@ -3,8 +3,9 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// Fetches a client ID metadata document: one GET, `Accept: application/json`, no redirects
-/// followed, 5 s, at most 5 KiB, and only from a public address.
+/// Fetches a client ID metadata document, or a `private_key_jwt` client's JWK Set: one GET,
+/// `Accept: application/json`, no redirects followed, 5 s, at most 5 KiB (a JWKS: 32 KiB), and
+/// only from a public address.
 ///
 /// The host is resolved here, the address checked against `OutboundAddressPolicy`, and the
 /// connection pinned to that very address (AsyncHTTPClient's `dnsOverride`, which keeps SNI and
@@ -20,8 +21,27 @@ struct ClientMetadataFetcher: Sendable {
         let maxAge: Int?
     }
 
+    /// A JWK Set is larger than a document: a few RSA keys of up to 4096 bits.
+    static let maxJWKSBytes = 32 * 1024
+
     func fetch(_ clientID: String) async throws(ClientMetadataDocumentError) -> Fetched {
         let url = try ClientMetadataDocument.validateURL(clientID, allowLoopbackHTTP: allowLoopback)
+        return try await fetch(clientID, parts: url, what: Resource(name: "the document", maxBytes: ClientMetadataDocument.maxBytes))
+    }
+
+    /// A client's `jwks_uri`, under the same rules as its document.
+    func fetchJWKS(_ uri: String) async throws(ClientMetadataDocumentError) -> Fetched {
+        let url = try ClientMetadataDocument.validateURL(uri, allowLoopbackHTTP: allowLoopback, label: "the jwks_uri")
+        return try await fetch(uri, parts: url, what: Resource(name: "the JWKS", maxBytes: Self.maxJWKSBytes))
+    }
+
+    /// What is fetched, for messages and the size limit.
+    struct Resource: Sendable {
+        let name: String
+        let maxBytes: Int
+    }
+
+    private func fetch(_ target: String, parts url: URLComponents, what: Resource) async throws(ClientMetadataDocumentError) -> Fetched {
         let rawHost = url.host ?? ""
         let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
@@ -38,19 +58,19 @@ struct ClientMetadataFetcher: Sendable {
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let result: Result<Fetched, ClientMetadataDocumentError>
         do {
-            result = .success(try await get(clientID, with: client))
+            result = .success(try await get(target, what: what, with: client))
         } catch let error as ClientMetadataDocumentError {
             result = .failure(error)
         } catch is NIOTooManyBytesError {
-            result = .failure(.init("the document is larger than \(ClientMetadataDocument.maxBytes) bytes"))
+            result = .failure(.init("\(what.name) is larger than \(what.maxBytes) bytes"))
         } catch {
-            result = .failure(.init("the document could not be fetched (\(Self.summary(of: error)))", transient: true))
+            result = .failure(.init("\(what.name) could not be fetched (\(Self.summary(of: error)))", transient: true))
         }
         try? await client.shutdown()
         return try result.get()
     }
 
-    private func get(_ url: String, with client: HTTPClient) async throws -> Fetched {
+    private func get(_ url: String, what: Resource, with client: HTTPClient) async throws -> Fetched {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/json")
@@ -59,19 +79,19 @@ struct ClientMetadataFetcher: Sendable {
         // §4.4: "The authorization server MUST NOT cache error responses." Redirects are errors
         // too: the document must be at the client_id URL itself.
         guard response.status == .ok else {
-            throw ClientMetadataDocumentError("fetching the document returned HTTP \(response.status.code)",
+            throw ClientMetadataDocumentError("fetching \(what.name) returned HTTP \(response.status.code)",
                                               transient: response.status.code >= 500)
         }
         // §4.1: "served with more specific content types as long as the response is JSON".
         let mediaType = response.headers.first(name: "content-type")?.split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
-            throw ClientMetadataDocumentError("the document is not served as JSON (Content-Type \(mediaType.prefix(60)))")
+            throw ClientMetadataDocumentError("\(what.name) is not served as JSON (Content-Type \(mediaType.prefix(60)))")
         }
-        if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > ClientMetadataDocument.maxBytes {
-            throw ClientMetadataDocumentError("the document is larger than \(ClientMetadataDocument.maxBytes) bytes")
+        if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > what.maxBytes {
+            throw ClientMetadataDocumentError("\(what.name) is larger than \(what.maxBytes) bytes")
         }
-        let body = try await response.body.collect(upTo: ClientMetadataDocument.maxBytes)
+        let body = try await response.body.collect(upTo: what.maxBytes)
         return Fetched(body: Array(buffer: body), maxAge: Self.maxAge(response.headers.first(name: "cache-control")))
     }
 

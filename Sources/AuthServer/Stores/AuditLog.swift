@@ -12,14 +12,19 @@ struct AuditEvent: Sendable, Equatable {
         case consentDenied = "consent_denied"
         case clientRegistered = "client_registered"
         case clientDeleted = "client_deleted"
+        case clientBlocked = "client_blocked"
+        case clientUnblocked = "client_unblocked"
         case tokenFamilyRevoked = "token_family_revoked"
         case refreshReuseDetected = "refresh_reuse_detected"
         case codeReplayDetected = "code_replay_detected"
         case keyRotated = "key_rotated"
+        case keyRetired = "key_retired"
+        case keysResealed = "keys_resealed"
         case userCreated = "user_created"
         case userDisabled = "user_disabled"
         case userEnabled = "user_enabled"
         case passwordChanged = "password_changed"
+        case userUpdated = "user_updated"
     }
 
     enum Outcome: String, Sendable {

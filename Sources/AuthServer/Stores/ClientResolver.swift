@@ -11,6 +11,11 @@ import Shared
 /// lower bounds on an acceptable cache lifetime as well. The authorization server MUST NOT cache
 /// error responses. The authorization server also MUST NOT cache documents which are invalid or
 /// malformed." Gatehouse clamps `max-age` to [5 min, 24 h] and uses 1 h when none is given.
+///
+/// What a URL client_id may cost is bounded: the operator's block list is consulted before
+/// anything else, a URL whose fetch failed is refused without a new fetch for a minute
+/// (`FailedFetchCache`), and each host gets a number of fetches per minute shared by all
+/// replicas (`OutboundFetchBudget`).
 struct ClientResolver: Sendable {
     static let minimumLifetime = 5 * 60
     static let maximumLifetime = 24 * 3600
@@ -22,6 +27,8 @@ struct ClientResolver: Sendable {
 
     let clients: ClientStore
     let fetcher: ClientMetadataFetcher
+    let failures: FailedFetchCache
+    let budget: OutboundFetchBudget
     /// GATEHOUSE_CLIENT_METADATA_DOCUMENTS
     let metadataDocumentsEnabled: Bool
     let clock: Clock
@@ -31,17 +38,27 @@ struct ClientResolver: Sendable {
     /// invalid throws `OAuthError` invalid_client (401), saying why: the authorize endpoint shows
     /// it on its own page, the token endpoint returns it.
     func find(_ clientID: String) async throws -> Client? {
+        // No client_id of ours or any valid URL holds control characters; PostgreSQL refuses NUL.
+        guard !ClientRegistrationRequest.containsControlCharacter(clientID) else { return nil }
         guard ClientMetadataDocument.isURLClientID(clientID) else {
             return try await clients.find(clientID)
         }
         guard metadataDocumentsEnabled else { return nil }
+        // Blocked by the operator: refused before the cache or the network is consulted.
+        if try await clients.isBlocked(clientID) {
+            logger.info("blocked client refused", metadata: ["client_id": "\(clientID)"])
+            throw OAuthError.invalidClient("this client is blocked by the operator of this server")
+        }
         let now = clock.now()
         // A copy an operator deleted is not used: its next use is a fresh fetch.
         let cached = try await clients.cachedDocument(clientID).flatMap { $0.deleted ? nil : $0 }
         if let cached, cached.expiresAt > now { return cached.client }
+        if let failure = failures.failure(for: clientID, now: now) { throw failure.oauthError }
         let document: ClientMetadataDocument
         let lifetime: Int
         do {
+            _ = try ClientMetadataDocument.validateURL(clientID, allowLoopbackHTTP: fetcher.allowLoopback)
+            try await reserveFetch(clientID, now: now)
             let fetched = try await fetcher.fetch(clientID)
             document = try ClientMetadataDocument(clientID: clientID, body: fetched.body, now: now)
             lifetime = Self.lifetime(maxAge: fetched.maxAge)
@@ -55,9 +72,23 @@ struct ClientResolver: Sendable {
                 return cached.client
             }
             logger.info("client metadata document refused", metadata: ["client_id": "\(clientID)", "reason": "\(error.reason)"])
+            if !error.budgetExhausted { failures.record(error, for: clientID, now: now) }
             throw error.oauthError
         }
         return try await clients.upsert(document, fetchedAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
+    }
+
+    /// Takes one fetch from the host's per-minute budget, or fails (transiently: a cached copy
+    /// may still serve) when it is spent.
+    func reserveFetch(_ url: String, now: Date) async throws(ClientMetadataDocumentError) {
+        guard let host = OutboundFetchBudget.key(of: url) else { return }
+        let granted: Bool
+        do { granted = try await budget.reserve(host: host, now: now) } catch {
+            throw .init("the fetch limit could not be checked", transient: true)
+        }
+        guard granted else {
+            throw .init("too many fetches from \(host) in the last minute; try again later", transient: true, budgetExhausted: true)
+        }
     }
 
     static func lifetime(maxAge: Int?) -> Int {

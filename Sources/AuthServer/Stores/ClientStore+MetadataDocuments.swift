@@ -16,8 +16,7 @@ extension ClientStore {
 
     func cachedDocument(_ clientID: String) async throws -> CachedDocument? {
         let rows = try await database.query("""
-            SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris,
-                   grant_types, scope, application_type, registration_kind, created_at,
+            SELECT \(unescaped: Self.columns),
                    metadata_fetched_at, metadata_expires_at, deleted_at IS NOT NULL AS deleted
             FROM clients WHERE client_id = \(clientID) AND registration_kind = \(Client.metadataDocumentKind)
             """)
@@ -51,19 +50,21 @@ extension ClientStore {
             )
             INSERT INTO clients (client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri,
                                  redirect_uris, grant_types, scope, application_type, registration_kind, metadata,
-                                 created_at, metadata_fetched_at, metadata_expires_at)
+                                 created_at, metadata_fetched_at, metadata_expires_at, jwks_uri, jwks,
+                                 token_endpoint_auth_signing_alg)
             VALUES (\(client.clientID), NULL, \(client.authMethod.rawValue), \(client.name), \(client.clientURI),
                     \(client.redirectURIs), \(client.grantTypes), \(client.scope.description), \(client.applicationType),
-                    \(client.registrationKind), CAST(\(document.json) AS jsonb), \(fetchedAt), \(fetchedAt), \(expiresAt))
+                    \(client.registrationKind), CAST(\(document.json) AS jsonb), \(fetchedAt), \(fetchedAt), \(expiresAt),
+                    \(client.jwksURI), CAST(\(Self.jwksJSON(client)) AS jsonb), \(client.signingAlgorithm?.rawValue))
             ON CONFLICT (client_id) DO UPDATE SET
                 token_endpoint_auth_method = EXCLUDED.token_endpoint_auth_method, client_name = EXCLUDED.client_name,
                 client_uri = EXCLUDED.client_uri, redirect_uris = EXCLUDED.redirect_uris, grant_types = EXCLUDED.grant_types,
                 scope = EXCLUDED.scope, application_type = EXCLUDED.application_type, metadata = EXCLUDED.metadata,
                 metadata_fetched_at = EXCLUDED.metadata_fetched_at, metadata_expires_at = EXCLUDED.metadata_expires_at,
-                deleted_at = NULL
+                jwks_uri = EXCLUDED.jwks_uri, jwks = EXCLUDED.jwks,
+                token_endpoint_auth_signing_alg = EXCLUDED.token_endpoint_auth_signing_alg, deleted_at = NULL
             WHERE clients.registration_kind = EXCLUDED.registration_kind
-            RETURNING client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris,
-                      grant_types, scope, application_type, registration_kind, created_at
+            RETURNING \(unescaped: Self.columns)
             """)
         return try rows.first.map(Self.client(from:))
     }

@@ -7,32 +7,45 @@ import Shared
 struct ClientStore: Sendable {
     let database: Database
 
+    /// Every column `client(from:)` decodes, in its order, for every SELECT and RETURNING.
+    static let columns = """
+        client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris, grant_types,
+        scope, application_type, registration_kind, created_at, jwks_uri, jwks::text AS jwks, token_endpoint_auth_signing_alg
+        """
+
     func insert(_ client: Client) async throws {
         let secretHash = client.secretHash.map { ByteBuffer(bytes: $0) }
         _ = try await database.query("""
             INSERT INTO clients (client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri,
-                                 redirect_uris, grant_types, scope, application_type, registration_kind, created_at)
+                                 redirect_uris, grant_types, scope, application_type, registration_kind, created_at,
+                                 jwks_uri, jwks, token_endpoint_auth_signing_alg)
             VALUES (\(client.clientID), \(secretHash), \(client.authMethod.rawValue), \(client.name), \(client.clientURI),
                     \(client.redirectURIs), \(client.grantTypes), \(client.scope.description), \(client.applicationType),
-                    \(client.registrationKind), \(client.createdAt))
+                    \(client.registrationKind), \(client.createdAt), \(client.jwksURI), CAST(\(Self.jwksJSON(client)) AS jsonb),
+                    \(client.signingAlgorithm?.rawValue))
             """)
     }
 
-    /// A live (not deleted) client, or nil.
+    /// The inline JWK Set as JSON text for the `jwks` column, or nil.
+    static func jwksJSON(_ client: Client) -> String? {
+        guard let jwks = client.jwks, let data = try? JSONEncoder().encode(jwks) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A live (not deleted, not blocked) registered client, or nil.
     func find(_ clientID: String) async throws -> Client? {
         guard clientID.count <= 512 else { return nil }
         let rows = try await database.query("""
-            SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris,
-                   grant_types, scope, application_type, registration_kind, created_at
+            SELECT \(unescaped: Self.columns)
             FROM clients WHERE client_id = \(clientID) AND deleted_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM blocked_clients WHERE kind = 'client_id' AND entry = \(clientID))
             """)
         return try rows.first.map(Self.client(from:))
     }
 
     func list() async throws -> [Client] {
         try await database.query("""
-            SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris,
-                   grant_types, scope, application_type, registration_kind, created_at
+            SELECT \(unescaped: Self.columns)
             FROM clients WHERE deleted_at IS NULL ORDER BY created_at
             """).map(Self.client(from:))
     }
@@ -51,13 +64,17 @@ struct ClientStore: Sendable {
         }
     }
 
-    /// Decodes the first eleven columns, in the order of the SELECTs above; later ones are ignored.
+    /// Decodes `columns` (the first fourteen columns of the row); later ones are ignored. An unknown
+    /// auth method becomes `private_key_jwt` with no keys, which no request can satisfy: a row
+    /// this version does not understand must fail closed, never as a public client.
     static func client(from row: PostgresRow) throws -> Client {
-        let (id, secretHash, method, name, uri, redirects, grants, scope, appType, kind, created) = try row.decode(
-            (String, ByteBuffer?, String, String?, String?, [String], [String], String, String, String, Date).self)
+        let (id, secretHash, method, name, uri, redirects, grants, scope, appType, kind, created, jwksURI, jwks, alg) = try row.decode(
+            (String, ByteBuffer?, String, String?, String?, [String], [String], String, String, String, Date, String?, String?, String?).self)
         return Client(
-            clientID: id, authMethod: Client.AuthMethod(rawValue: method) ?? .none,
+            clientID: id, authMethod: Client.AuthMethod(rawValue: method) ?? .privateKeyJWT,
             secretHash: secretHash.map { Array(buffer: $0) }, name: name, clientURI: uri, redirectURIs: redirects,
-            grantTypes: grants, scope: ScopeSet(scope), applicationType: appType, registrationKind: kind, createdAt: created)
+            grantTypes: grants, scope: ScopeSet(scope), applicationType: appType, registrationKind: kind, createdAt: created,
+            jwksURI: jwksURI, jwks: jwks.flatMap { try? JSONDecoder().decode(JWKS.self, from: Data($0.utf8)) },
+            signingAlgorithm: alg.flatMap(JWSAlgorithm.init(rawValue:)))
     }
 }

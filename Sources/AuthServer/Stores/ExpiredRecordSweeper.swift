@@ -23,6 +23,9 @@ struct ExpiredRecordSweeper: Service {
         ("refresh_tokens", "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'"),
         ("access_tokens", "DELETE FROM access_tokens WHERE expires_at < now() - interval '1 hour'"),
         ("revoked_access_tokens", "DELETE FROM revoked_access_tokens WHERE expires_at < now() - interval '1 hour'"),
+        ("client_assertion_jtis", "DELETE FROM client_assertion_jtis WHERE expires_at < now() - interval '5 minutes'"),
+        ("outbound_fetch_budgets", "DELETE FROM outbound_fetch_budgets WHERE window_started_at < now() - interval '1 hour'"),
+        ("login_attempts", "DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'"),
     ]
 
     func run() async throws {

@@ -3,6 +3,10 @@ import NIOCore
 import Shared
 
 /// Login sessions: an HttpOnly cookie holds a random id; only its hash is stored.
+///
+/// `created_at` is the moment the person signed in with their password: the ID token's
+/// `auth_time` (OpenID Connect Core §2: "Time when the End-User authentication occurred").
+/// It is written from the injected clock, like the expiry, so both use one time source.
 struct SessionStore: Sendable {
     let database: Database
     let lifetime: TimeInterval
@@ -10,8 +14,8 @@ struct SessionStore: Sendable {
     func create(userID: UUID, now: Date) async throws -> String {
         let id = SecureRandom.token()
         _ = try await database.query("""
-            INSERT INTO login_sessions (id_hash, user_id, expires_at)
-            VALUES (\(ByteBuffer(bytes: Digest.sha256(id))), \(userID), \(now.addingTimeInterval(lifetime)))
+            INSERT INTO login_sessions (id_hash, user_id, created_at, expires_at)
+            VALUES (\(ByteBuffer(bytes: Digest.sha256(id))), \(userID), \(now), \(now.addingTimeInterval(lifetime)))
             """)
         return id
     }
@@ -20,11 +24,10 @@ struct SessionStore: Sendable {
     func user(sessionID: String?, now: Date) async throws -> User? {
         guard let sessionID, sessionID.count <= 100 else { return nil }
         let rows = try await database.query("""
-            SELECT u.id, u.username, u.disabled, u.created_at FROM login_sessions s JOIN users u ON u.id = s.user_id
+            SELECT u.id, u.username, u.disabled, u.created_at, u.email, u.email_verified, u.name
+            FROM login_sessions s JOIN users u ON u.id = s.user_id
             WHERE s.id_hash = \(ByteBuffer(bytes: Digest.sha256(sessionID))) AND s.expires_at > \(now) AND NOT u.disabled
             """)
-        guard let row = rows.first else { return nil }
-        let (id, username, disabled, created) = try row.decode((UUID, String, Bool, Date).self)
-        return User(id: id, username: username, disabled: disabled, createdAt: created)
+        return try rows.first.map(UserStore.user(from:))
     }
 }

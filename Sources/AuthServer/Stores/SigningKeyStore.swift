@@ -88,6 +88,66 @@ actor SigningKeyStore {
         return kid
     }
 
+    /// What `retire` did: the key retired, and the key that signs from now on when the retired
+    /// one was signing (nil when another key was already signing).
+    struct Retirement: Sendable {
+        let kid: String
+        let successor: String?
+    }
+
+    /// Stops `kid` signing now. `immediately` (a compromise): it also leaves the JWKS now, and its
+    /// `kid` goes to `revoked_signing_keys` with a NOTIFY, so every resource server refuses the
+    /// tokens it signed, cached ones included, within a second. Otherwise it stays published until
+    /// its last token expires, like a rotated-out key.
+    ///
+    /// Something must always sign, now and later, so in the same transaction: when no key is left
+    /// without an end, a new key is created that signs at once; when keys remain but none signs
+    /// now, the earliest pending one (published by `rotate`) starts signing at once. So retiring
+    /// the only key is allowed: it rotates in its successor.
+    func retire(kid: String, immediately: Bool) async throws -> Retirement {
+        let now = clock.now()
+        let unpublishAfter = immediately ? now : now.addingTimeInterval(TimeInterval(accessTokenLifetime + 60))
+        let successor = try await database.transaction { [kek, bits] connection -> String? in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: connection.logger)
+            let updated = try await connection.query("""
+                UPDATE signing_keys
+                SET retired_at = LEAST(COALESCE(retired_at, \(now)), \(now)),
+                    unpublish_after = LEAST(COALESCE(unpublish_after, \(unpublishAfter)), \(unpublishAfter))
+                WHERE kid = \(kid) RETURNING kid
+                """, logger: connection.logger)
+            var found = false
+            for try await _ in updated.decode(String.self) { found = true }
+            guard found else { throw SigningKeyError.unknownKey(kid: kid) }
+            if immediately {
+                _ = try await connection.query(
+                    "INSERT INTO revoked_signing_keys (kid) VALUES (\(kid)) ON CONFLICT (kid) DO NOTHING", logger: connection.logger)
+                try await TokenRevocation.announceRevokedSigningKey(kid, connection: connection)
+            }
+            // (keys with no end set, keys signing now)
+            let counts = try await connection.query("""
+                SELECT count(*) FILTER (WHERE retired_at IS NULL),
+                       count(*) FILTER (WHERE signs_from <= \(now) AND (retired_at IS NULL OR retired_at > \(now)))
+                FROM signing_keys
+                """, logger: connection.logger)
+            var (unending, signing) = (0, 0)
+            for try await (first, second) in counts.decode((Int, Int).self) { (unending, signing) = (first, second) }
+            // No key is left to sign in the future: a new one signs from now.
+            if unending == 0 { return try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now) }
+            // A key signs now, and a key without an end takes over when it stops.
+            guard signing == 0 else { return nil }
+            let promoted = try await connection.query("""
+                UPDATE signing_keys SET signs_from = \(now)
+                WHERE kid = (SELECT kid FROM signing_keys WHERE retired_at IS NULL AND signs_from > \(now)
+                             ORDER BY signs_from LIMIT 1)
+                RETURNING kid
+                """, logger: connection.logger)
+            for try await pending in promoted.decode(String.self) { return pending }
+            return try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now)
+        }
+        try await reload()
+        return Retirement(kid: kid, successor: successor)
+    }
+
     /// The key to sign with now.
     func currentSigner() async throws -> Signer {
         try await reloadIfStale()
@@ -174,8 +234,11 @@ actor SigningKeyStore {
 
 enum SigningKeyError: Error, CustomStringConvertible {
     case wrongKeyEncryptionKey(kid: String, expected: String, actual: String)
+    case unknownKey(kid: String)
     var description: String {
         switch self {
+        case .unknownKey(let kid):
+            return "no signing key with kid \(kid) (see AuthServer keys list)"
         case .wrongKeyEncryptionKey(let kid, let expected, let actual):
             return "signing key \(kid) was sealed with key-encryption key \(expected), but the configured key is \(actual): check GATEHOUSE_KEK / GATEHOUSE_KEK_FILE"
         }

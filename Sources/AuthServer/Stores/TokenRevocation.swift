@@ -52,6 +52,13 @@ enum TokenRevocation {
         try await notify([(jti, expiresAt)], connection: connection)
     }
 
+    /// A signing key retired after a compromise (`SigningKeyStore.retire(immediately:)`): announced
+    /// on the same channel as `key=<kid>`, so resource servers refuse its tokens at once; their poll
+    /// of `revoked_signing_keys`, written in the same transaction, stays the guarantee.
+    static func announceRevokedSigningKey(_ kid: String, connection: PostgresConnection) async throws {
+        _ = try await connection.query("SELECT pg_notify(\(channel), \("key=" + kid))", logger: connection.logger)
+    }
+
     /// Payload: space-separated `jti:exp` pairs, split to stay under PostgreSQL's 8000-byte limit.
     private static func notify(_ revoked: [(String, Date)], connection: PostgresConnection) async throws {
         var chunk: [String] = []

@@ -9,6 +9,11 @@ struct User: Sendable, Equatable {
     let username: String
     let disabled: Bool
     let createdAt: Date
+    /// Optional OpenID Connect claims (`email`, `email_verified`, `name`), set by the operator.
+    var email: String? = nil
+    /// Whether the operator vouches that the address belongs to the person (`--email-verified`).
+    var emailVerified = false
+    var name: String? = nil
 }
 
 /// Why a user could not be created or changed. The description is shown to the operator as is.
@@ -16,11 +21,15 @@ enum UserStoreError: Error, Equatable, CustomStringConvertible {
     case invalidUsername(String)
     case invalidPassword(String)
     case alreadyExists(String)
+    case invalidEmail(String)
+    case invalidName(String)
 
     var description: String {
         switch self {
         case .invalidUsername(let reason): "invalid username: \(reason)"
         case .invalidPassword(let reason): "invalid password: \(reason)"
+        case .invalidEmail(let reason): "invalid email: \(reason)"
+        case .invalidName(let reason): "invalid name: \(reason)"
         case .alreadyExists(let username): "a user named \"\(username)\" already exists"
         }
     }
@@ -61,84 +70,76 @@ struct UserStore: Sendable {
         }
     }
 
-    func create(username raw: String, password: String) async throws -> User {
+    func create(username raw: String, password: String, profile: UserProfile = UserProfile()) async throws -> User {
         let username = try Self.normalizedUsername(raw)
         try Self.validatePassword(password)
+        let email = try profile.email.map(UserProfile.validatedEmail) ?? nil
+        let name = try profile.name.map(UserProfile.validatedName) ?? nil
+        let verified = email != nil && (profile.emailVerified ?? false)
         let hash = try await hashOffloaded(password)
         // ON CONFLICT instead of catching the unique violation: no error parsing, same atomicity.
         let rows = try await database.query("""
-            INSERT INTO users (id, username, password_hash) VALUES (\(UUID()), \(username), \(hash))
+            INSERT INTO users (id, username, password_hash, email, email_verified, name)
+            VALUES (\(UUID()), \(username), \(hash), \(email), \(verified), \(name))
             ON CONFLICT (username) DO NOTHING
-            RETURNING id, username, disabled, created_at
+            RETURNING \(unescaped: Self.columns)
             """)
         guard let row = rows.first else { throw UserStoreError.alreadyExists(username) }
         return try Self.user(from: row)
     }
 
+    /// Changes the profile claims `profile` names (nil leaves one as it is, "" removes it).
+    /// Returns nil when there is no such user.
+    func update(username raw: String, profile: UserProfile) async throws -> User? {
+        guard let username = try? Self.normalizedUsername(raw) else { return nil }
+        let email = try profile.email.map(UserProfile.validatedEmail)
+        let name = try profile.name.map(UserProfile.validatedName)
+        return try await database.transaction { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM users WHERE username = \(username) FOR UPDATE",
+                logger: connection.logger)
+            var found: User?
+            for try await row in rows { found = try Self.user(from: row) }
+            guard let current = found else { return nil }
+            let next = profile.applied(to: current, email: email, name: name)
+            let updated = try await connection.query("""
+                UPDATE users SET email = \(next.email), email_verified = \(next.emailVerified), name = \(next.name),
+                       updated_at = now()
+                WHERE id = \(current.id) RETURNING \(unescaped: Self.columns)
+                """, logger: connection.logger)
+            var result: User?
+            for try await row in updated { result = try Self.user(from: row) }
+            return result
+        }
+    }
+
     func find(username raw: String) async throws -> User? {
         guard let username = try? Self.normalizedUsername(raw) else { return nil }
         return try await database.query(
-            "SELECT id, username, disabled, created_at FROM users WHERE username = \(username)"
+            "SELECT \(unescaped: Self.columns) FROM users WHERE username = \(username)"
         ).first.map(Self.user(from:))
     }
 
     func find(id: UUID) async throws -> User? {
         try await database.query(
-            "SELECT id, username, disabled, created_at FROM users WHERE id = \(id)"
+            "SELECT \(unescaped: Self.columns) FROM users WHERE id = \(id)"
         ).first.map(Self.user(from:))
     }
 
     func list() async throws -> [User] {
         try await database.query(
-            "SELECT id, username, disabled, created_at FROM users ORDER BY username"
+            "SELECT \(unescaped: Self.columns) FROM users ORDER BY username"
         ).map(Self.user(from:))
     }
 
-    /// Disabling ends everything the user holds: their token families are revoked (so resource
-    /// servers refuse their access tokens within a second) and their login sessions are deleted,
-    /// all in one transaction so no half-disabled user is ever visible.
-    func setDisabled(_ raw: String, _ disabled: Bool) async throws -> Bool {
-        guard let username = try? Self.normalizedUsername(raw) else { return false }
-        return try await database.transaction { connection in
-            let rows = try await connection.query("""
-                UPDATE users SET disabled = \(disabled), updated_at = now()
-                WHERE username = \(username) RETURNING id
-                """, logger: connection.logger)
-            var userID: UUID?
-            for try await id in rows.decode(UUID.self) { userID = id }
-            guard let userID else { return false }
-            if disabled {
-                try await TokenRevocation.revokeFamilies(of: .user(userID), reason: "user disabled", connection: connection)
-                _ = try await connection.query(
-                    "DELETE FROM login_sessions WHERE user_id = \(userID)", logger: connection.logger)
-            }
-            return true
-        }
-    }
+    /// The columns every `User` is read from, in the order `user(from:)` decodes them.
+    static let columns = "id, username, disabled, created_at, email, email_verified, name"
 
-    /// A new password also ends existing browser sessions: a reset usually follows a suspected
-    /// compromise, and whoever holds an old session should have to sign in again.
-    func setPassword(username raw: String, password: String) async throws -> Bool {
-        let username = try Self.normalizedUsername(raw)
-        try Self.validatePassword(password)
-        let hash = try await hashOffloaded(password)
-        return try await database.transaction { connection in
-            let rows = try await connection.query("""
-                UPDATE users SET password_hash = \(hash), updated_at = now()
-                WHERE username = \(username) RETURNING id
-                """, logger: connection.logger)
-            var userID: UUID?
-            for try await id in rows.decode(UUID.self) { userID = id }
-            guard let userID else { return false }
-            _ = try await connection.query(
-                "DELETE FROM login_sessions WHERE user_id = \(userID)", logger: connection.logger)
-            return true
-        }
-    }
-
-    private static func user(from row: PostgresRow) throws -> User {
-        let (id, username, disabled, createdAt) = try row.decode((UUID, String, Bool, Date).self)
-        return User(id: id, username: username, disabled: disabled, createdAt: createdAt)
+    static func user(from row: PostgresRow) throws -> User {
+        let (id, username, disabled, createdAt, email, verified, name) =
+            try row.decode((UUID, String, Bool, Date, String?, Bool, String?).self)
+        return User(id: id, username: username, disabled: disabled, createdAt: createdAt,
+                    email: email, emailVerified: verified, name: name)
     }
 
     /// scrypt takes tens of milliseconds of CPU; running it on NIO's blocking pool keeps it off
@@ -166,17 +167,19 @@ extension UserStore {
             return nil
         }
         let rows = try await database.query(
-            "SELECT id, username, disabled, created_at, password_hash FROM users WHERE username = \(username)")
+            "SELECT password_hash, \(unescaped: Self.columns) FROM users WHERE username = \(username)")
         guard let row = rows.first else {
             _ = await verifyOffloaded(password, against: dummyHash)
             return nil
         }
-        let (id, name, disabled, createdAt, storedHash) = try row.decode((UUID, String, Bool, Date, String).self)
+        let (storedHash, id, name, disabled, createdAt, email, verified, fullName) =
+            try row.decode((String, UUID, String, Bool, Date, String?, Bool, String?).self)
         guard await verifyOffloaded(password, against: storedHash), !disabled else { return nil }
         if hasher.needsRehash(storedHash) {
             await rehash(userID: id, from: storedHash, password: password)
         }
-        return User(id: id, username: name, disabled: disabled, createdAt: createdAt)
+        return User(id: id, username: name, disabled: disabled, createdAt: createdAt,
+                    email: email, emailVerified: verified, name: fullName)
     }
 
     /// A well-formed hash with our parameters that no password matches (its bytes are fixed, not

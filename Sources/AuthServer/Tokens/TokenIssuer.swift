@@ -10,6 +10,8 @@ struct TokenResponse: Codable, Sendable, Equatable {
     var expires_in: Int
     var refresh_token: String?
     var scope: String
+    /// OpenID Connect Core §3.1.3.3, when `openid` was granted.
+    var id_token: String? = nil
 }
 
 /// Mints RFC 9068 access tokens and opaque refresh tokens. Minting touches no database: each grant
@@ -44,6 +46,16 @@ struct TokenIssuer: Sendable {
             scope: scope.description, iat: issuedAt, exp: issuedAt + accessTokenLifetime, nbf: nil, jti: jti)
         let token = try JWTSigner.sign(claims, key: signer.key, keyID: signer.kid, type: "at+jwt")
         return AccessToken(token: token, jti: jti, expiresAt: now.addingTimeInterval(TimeInterval(accessTokenLifetime)))
+    }
+
+    /// An OpenID Connect ID token for `user`, to `clientID`, alongside `accessToken`
+    /// (see `IDTokenClaims` for what goes in). Signed with the same key as the access token, with
+    /// `typ: JWT` so neither can be mistaken for the other (RFC 8725 §3.11).
+    func idToken(signer: SigningKeyStore.Signer, user: User, clientID: String, scope: ScopeSet, nonce: String?,
+                 authTime: Date, accessToken: String, now: Date) throws -> String {
+        let claims = IDTokenClaims(issuer: issuer, user: user, clientID: clientID, scope: scope, nonce: nonce,
+                                   authTime: authTime, accessToken: accessToken, now: now, lifetime: accessTokenLifetime)
+        return try JWTSigner.sign(claims, key: signer.key, keyID: signer.kid, type: IDTokenClaims.type)
     }
 
     func refreshToken(now: Date) -> RefreshToken {

@@ -17,11 +17,13 @@ func buildResourceServer(
 ) async throws -> some ApplicationProtocol {
     let database = try Database(configuration: configuration.database, logger: logger)
     let leeway = 30
-    let feed = RevocationFeed(database: database, logger: logger, now: now, leeway: leeway)
+    let feed = RevocationFeed(database: database, logger: logger, now: now, leeway: leeway,
+                              accessTokenLifetime: configuration.accessTokenLifetime)
     let keys = JWKSCache(fetcher: JWKSFetcher(issuer: configuration.issuer, httpClient: httpClient),
                          jwksURI: configuration.jwksURI, logger: logger, now: now)
     let validator = TokenValidator(issuer: configuration.issuer, audience: configuration.resource.value, keys: keys,
-                                   revocations: feed, cache: ValidatedTokenCache(), now: now, leeway: leeway)
+                                   revocations: feed, cache: ValidatedTokenCache(), now: now,
+                                   maximumLifetime: configuration.accessTokenLifetime, leeway: leeway)
     let tools = ToolCatalog.standard(notes: NoteStore(database: database))
     let endpoint = MCPEndpoint(
         authentication: authentication(configuration, validator: validator, logger: logger),
@@ -36,10 +38,14 @@ func buildResourceServer(
 
     let router = Router()
     router.middlewares.add(MetricsMiddleware())
-    router.middlewares.add(CORSMiddleware(allowedOrigins: configuration.allowedOrigins, mcpPath: configuration.mcpPath,
-                                          publicPaths: Set(ProtectedResourceMetadata.paths(mcpPath: configuration.mcpPath))))
+    if configuration.isBoundToLoopback {
+        router.middlewares.add(LoopbackHostMiddleware(resourceHost: configuration.resourceHost))
+    }
+    router.middlewares.add(CORSMiddleware(publicPaths: Set(ProtectedResourceMetadata.paths(mcpPath: configuration.mcpPath))))
     metadata.addRoutes(to: router, mcpPath: configuration.mcpPath)
-    endpoint.addRoutes(to: router, path: configuration.mcpPath)
+    // The Origin check belongs to the MCP routes, so it runs for every path spelling they match.
+    endpoint.addRoutes(to: router.group().add(middleware: MCPOriginMiddleware(allowedOrigins: configuration.allowedOrigins)),
+                       path: configuration.mcpPath)
     router.addHealthRoutes {
         async let databaseReachable = database.isReachable()
         async let keysAvailable = keys.isLoadedOrFetchable()

@@ -6,17 +6,20 @@ import PostgresNIO
 import ServiceLifecycle
 import Shared
 
-/// Keeps `RevocationLedger` in step with `revoked_access_tokens` by polling every 250 ms, so a
-/// revoked token is refused within about a second on every replica without a database round trip
-/// per request.
+/// Keeps `RevocationLedger` in step with `revoked_access_tokens` and `revoked_signing_keys` by
+/// polling every 250 ms, so a revoked token, or every token of a revoked signing key, is refused
+/// within about a second on every replica without a database round trip per request.
 ///
 /// RFC 7009 §2.2: after revocation the token must not be usable; when the feed cannot vouch for
-/// being current (no successful poll for more than `staleAfter`), `isRevoked` asks the database
+/// being current (no successful poll for more than `staleAfter`), `status` asks the database
 /// directly, and if that fails too it throws, which the endpoint turns into a 503. A revoked token
 /// is never let through because the feed was behind.
 final class RevocationFeed: Service, Sendable {
+    /// What the feed knows about one validated token.
+    enum Status: Sendable, Equatable { case valid, tokenRevoked, keyRevoked }
+
     private struct State {
-        var ledger = RevocationLedger()
+        var ledger: RevocationLedger
         var lastSuccess: ContinuousClock.Instant?
         var consecutiveFailures = 0
     }
@@ -27,14 +30,17 @@ final class RevocationFeed: Service, Sendable {
     private let leeway: Int
     private let interval: Duration
     let staleAfter: Duration
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
     private let directLookups = Counter(label: "gatehouse_rs_revocation_direct_lookups_total")
     private let pollFailures = Counter(label: "gatehouse_rs_revocation_poll_failures_total")
     private let revokedGauge = Gauge(label: "gatehouse_rs_revoked_tokens_tracked")
+    private let gapGauge = Gauge(label: "gatehouse_rs_revocation_gaps_pending")
 
     static let batchSize = 5_000
 
-    init(database: Database, logger: Logger, now: @escaping @Sendable () -> Date, leeway: Int,
+    /// `accessTokenLifetime` is the longest lifetime the validator accepts: it decides how long a
+    /// gap in the sequence is waited for (see `RevocationLedger`).
+    init(database: Database, logger: Logger, now: @escaping @Sendable () -> Date, leeway: Int, accessTokenLifetime: Int,
          interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(1)) {
         self.database = database
         self.logger = logger
@@ -42,6 +48,9 @@ final class RevocationFeed: Service, Sendable {
         self.leeway = leeway
         self.interval = interval
         self.staleAfter = staleAfter
+        // The lifetime, the leeway on both sides (clock skew at issue and at expiry), and a minute
+        // for the revoking transaction itself.
+        state = NIOLockedValueBox(State(ledger: RevocationLedger(gapLifetime: accessTokenLifetime + 2 * leeway + 60)))
     }
 
     func run() async throws {
@@ -58,9 +67,10 @@ final class RevocationFeed: Service, Sendable {
         }
     }
 
-    /// The AuthServer sends `NOTIFY gatehouse_revocations, 'jti:exp jti:exp …'` in the revoking
-    /// transaction, so the jtis usually arrive here before the client has read the revocation
-    /// response. The poll stays the guarantee; this only makes refusal immediate in practice.
+    /// The AuthServer sends `NOTIFY gatehouse_revocations, 'jti:exp jti:exp …'` (and `key=kid` for a
+    /// retired signing key) in the revoking transaction, so the revocation usually arrives here
+    /// before the client has read the response. The poll stays the guarantee; this only makes
+    /// refusal immediate in practice.
     private func listenForAnnouncements() async {
         while !Task.isCancelled {
             do {
@@ -69,7 +79,8 @@ final class RevocationFeed: Service, Sendable {
                         for try await notification in notifications {
                             let announced = Self.parseAnnouncement(notification.payload)
                             self.state.withLockedValue { state in
-                                for (jti, exp) in announced { state.ledger.recordAnnounced(jti: jti, expiresAt: exp) }
+                                for (jti, exp) in announced.tokens { state.ledger.recordAnnounced(jti: jti, expiresAt: exp) }
+                                state.ledger.recordRevokedKeys(announced.keys)
                             }
                         }
                     }
@@ -83,13 +94,24 @@ final class RevocationFeed: Service, Sendable {
     }
 
     static let channel = "gatehouse_revocations"
+    static let keyPrefix = "key="
 
-    static func parseAnnouncement(_ payload: String) -> [(String, Int)] {
-        payload.split(separator: " ").compactMap { pair in
-            let parts = pair.split(separator: ":")
-            guard parts.count == 2, let exp = Int(parts[1]), !parts[0].isEmpty else { return nil }
-            return (String(parts[0]), exp)
+    /// Space-separated items: `jti:exp` for an access token, `key=kid` for a signing key (a kid is
+    /// base64url and a jti a UUID, so neither contains `:` or `=`). Anything else is ignored.
+    static func parseAnnouncement(_ payload: String) -> (tokens: [(String, Int)], keys: [String]) {
+        var tokens: [(String, Int)] = []
+        var keys: [String] = []
+        for item in payload.split(separator: " ") {
+            if item.hasPrefix(keyPrefix) {
+                let kid = item.dropFirst(keyPrefix.count)
+                if !kid.isEmpty, !kid.contains("=") { keys.append(String(kid)) }
+                continue
+            }
+            let parts = item.split(separator: ":")
+            guard parts.count == 2, let exp = Int(parts[1]), !parts[0].isEmpty else { continue }
+            tokens.append((String(parts[0]), exp))
         }
+        return (tokens, keys)
     }
 
     /// True when the last successful poll is recent enough to trust the in-memory set alone.
@@ -99,51 +121,76 @@ final class RevocationFeed: Service, Sendable {
         }
     }
 
-    /// Whether `jti` was revoked. Throws only when the answer cannot be known (feed stale and
-    /// database unreachable).
+    /// Whether `jti` was revoked. Throws only when the answer cannot be known.
     func isRevoked(_ jti: String) async throws -> Bool {
-        let (known, fresh) = state.withLockedValue { state in
-            (state.ledger.contains(jti), state.lastSuccess.map { ContinuousClock.now - $0 <= staleAfter } ?? false)
-        }
-        if known { return true }
-        if fresh { return false }
-        directLookups.increment()
-        let rows = try await withDeadline(.seconds(2)) { [database] in
-            try await database.query("SELECT 1 FROM revoked_access_tokens WHERE jti = \(jti)")
-        }
-        return !rows.isEmpty
+        try await status(jti: jti, keyID: nil) != .valid
     }
 
-    /// One round: new rows above the highest seq seen (in batches, so the first load can be large),
-    /// then the holes that may still fill in. Returns whether it succeeded.
+    /// Whether the token `jti`, or the signing key `keyID` it was signed with, was revoked. Throws
+    /// only when the answer cannot be known (feed stale and database unreachable).
+    func status(jti: String, keyID: String?) async throws -> Status {
+        let (known, fresh) = state.withLockedValue { state -> (Status, Bool) in
+            let known: Status
+            if let keyID, state.ledger.isKeyRevoked(keyID) {
+                known = .keyRevoked
+            } else {
+                known = state.ledger.contains(jti) ? .tokenRevoked : .valid
+            }
+            return (known, state.lastSuccess.map { ContinuousClock.now - $0 <= staleAfter } ?? false)
+        }
+        if known != .valid || fresh { return known }
+        directLookups.increment()
+        let kid = keyID ?? ""
+        let rows = try await withDeadline(.seconds(2)) { [database] in
+            try await database.query("""
+                SELECT EXISTS (SELECT 1 FROM revoked_signing_keys WHERE kid = \(kid)),
+                       EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = \(jti))
+                """)
+        }
+        guard let row = rows.first else { return .valid }
+        let (keyRevoked, tokenRevoked) = try row.decode((Bool, Bool).self)
+        return keyRevoked ? .keyRevoked : tokenRevoked ? .tokenRevoked : .valid
+    }
+
+    /// One round: the revoked signing keys (a handful of rows, read whole), new revocations above the
+    /// highest seq seen (in batches, so the first load can be large), then the gaps that may still
+    /// fill in. Returns whether it succeeded.
     @discardableResult
     func poll() async -> Bool {
         do {
+            let kids = try await database.query("SELECT kid FROM revoked_signing_keys").map { try $0.decode(String.self) }
+            state.withLockedValue { $0.ledger.recordRevokedKeys(kids) }
             while true {
                 let after = state.withLockedValue { $0.ledger.highestSeq }
                 let rows = try await fetchRows(
                     "SELECT seq, jti, expires_at FROM revoked_access_tokens WHERE seq > \(after) ORDER BY seq LIMIT \(Self.batchSize)")
-                state.withLockedValue { $0.ledger.record(rows, at: .now) }
+                let seconds = Int(now().timeIntervalSince1970)
+                state.withLockedValue { $0.ledger.record(rows, now: seconds) }
                 if rows.count < Self.batchSize { break }
             }
-            let holes = state.withLockedValue { $0.ledger.pendingHoles }
-            if !holes.isEmpty {
-                let rows = try await fetchRows(
-                    "SELECT seq, jti, expires_at FROM revoked_access_tokens WHERE seq = ANY(\(holes))")
-                state.withLockedValue { $0.ledger.record(rows, at: .now) }
+            let gaps = state.withLockedValue { $0.ledger.gaps }
+            if !gaps.isEmpty {
+                let rows = try await fetchRows("""
+                    SELECT r.seq, r.jti, r.expires_at
+                    FROM unnest(\(gaps.map(\.lower)), \(gaps.map(\.upper))) AS gap(lower, upper)
+                    JOIN revoked_access_tokens r ON r.seq BETWEEN gap.lower AND gap.upper
+                    """)
+                let seconds = Int(now().timeIntervalSince1970)
+                state.withLockedValue { $0.ledger.record(rows, now: seconds) }
             }
             let seconds = Int(now().timeIntervalSince1970)
-            let tracked = state.withLockedValue { state in
-                state.ledger.closeOldHoles(at: .now)
+            let (tracked, pending) = state.withLockedValue { state in
+                state.ledger.closeExpiredGaps(now: seconds)
                 state.ledger.prune(now: seconds, leeway: leeway)
                 state.lastSuccess = .now
                 if state.consecutiveFailures > 0 {
                     logger.notice("revocation feed recovered", metadata: ["failed_polls": "\(state.consecutiveFailures)"])
                 }
                 state.consecutiveFailures = 0
-                return state.ledger.count
+                return (state.ledger.count, state.ledger.gaps.count)
             }
             revokedGauge.record(tracked)
+            gapGauge.record(pending)
             return true
         } catch {
             pollFailures.increment()

@@ -1,11 +1,19 @@
-/// The in-memory set of revoked access-token IDs, fed from `revoked_access_tokens`.
+/// The in-memory set of revoked access-token IDs and revoked signing keys, fed from
+/// `revoked_access_tokens` and `revoked_signing_keys`.
 ///
 /// Rows are read by `seq > highest seen`. A `bigserial` is assigned when a row is inserted, not when
 /// its transaction commits, so a slow transaction can make seq 41 visible after seq 42 has been
 /// read. Reading only `seq > 42` would then miss 41 for ever, letting a revoked token through. So
-/// every hole below the highest seq is remembered and asked for again until it appears or is old
-/// enough to be a sequence value that was never committed (rollback, `ON CONFLICT DO NOTHING`).
-/// A pure value type, so this bookkeeping is unit-tested without a database.
+/// every gap below the highest seq is remembered, as a range, and asked for again until it fills.
+///
+/// A gap is given up only when it can no longer matter: a row in it revokes tokens that existed
+/// when its sequence value was allocated, which was before the gap was noticed (a higher value had
+/// already committed). Such a token expires at most one access-token lifetime after that, and from
+/// then on the validator refuses it as expired (its `exp − iat` is capped at the same lifetime).
+/// So a gap is kept for `gapLifetime` = lifetime + leeway (+ a margin) after it was noticed, with
+/// no bound on how many values it spans; values that are never committed (rollback,
+/// `ON CONFLICT DO NOTHING`) cost one range each until then. Time is the injected clock's
+/// (seconds since 1970). A pure value type, so this bookkeeping is unit-tested without a database.
 struct RevocationLedger: Sendable {
     struct Row: Sendable, Equatable {
         var seq: Int64
@@ -14,40 +22,65 @@ struct RevocationLedger: Sendable {
         var expiresAt: Int
     }
 
+    /// Sequence values `lower...upper` not seen yet, noticed at `noticedAt` (seconds since 1970).
+    struct Gap: Sendable, Equatable {
+        var lower: Int64
+        var upper: Int64
+        var noticedAt: Int
+    }
+
     /// jti → expiry (seconds since 1970).
     private(set) var revoked: [String: Int] = [:]
+    /// `kid`s of signing keys retired after a compromise: every token they signed is refused.
+    private(set) var revokedKeys: Set<String> = []
     private(set) var highestSeq: Int64 = 0
-    /// Holes below `highestSeq`, with the time they were first noticed.
-    private(set) var holes: [Int64: ContinuousClock.Instant] = [:]
+    /// Disjoint, sorted by `lower`, all below `highestSeq`.
+    private(set) var gaps: [Gap] = []
+    /// Seconds a gap is asked for again; see the type's documentation.
+    let gapLifetime: Int
 
-    /// How long a hole is asked for again. Far longer than any AS transaction that inserts a row.
-    static let holeLifetime: Duration = .seconds(10)
-    /// Holes remembered per jump in `seq`, and in total: bounds memory and the size of the re-query.
-    static let maximumHolesPerJump: Int64 = 1_000
-    static let maximumHoles = 10_000
+    init(gapLifetime: Int) {
+        self.gapLifetime = gapLifetime
+    }
 
     func contains(_ jti: String) -> Bool { revoked[jti] != nil }
 
+    func isKeyRevoked(_ kid: String) -> Bool { revokedKeys.contains(kid) }
+
     var count: Int { revoked.count }
 
-    /// The seqs to ask for again, oldest first.
-    var pendingHoles: [Int64] { holes.keys.sorted() }
+    /// How many sequence values are still awaited.
+    var pendingCount: Int64 { gaps.reduce(0) { $0 + $1.upper - $1.lower + 1 } }
 
-    mutating func record(_ rows: [Row], at instant: ContinuousClock.Instant) {
+    mutating func record(_ rows: [Row], now: Int) {
         for row in rows.sorted(by: { $0.seq < $1.seq }) {
             revoked[row.jti] = max(revoked[row.jti] ?? row.expiresAt, row.expiresAt)
             if row.seq > highestSeq {
-                let firstHole = max(highestSeq + 1, row.seq - Self.maximumHolesPerJump)
-                if firstHole < row.seq, holes.count < Self.maximumHoles {
-                    for hole in firstHole..<row.seq where holes.count < Self.maximumHoles {
-                        holes[hole] = instant
-                    }
+                if row.seq > highestSeq + 1 {
+                    gaps.append(Gap(lower: highestSeq + 1, upper: row.seq - 1, noticedAt: now))
                 }
                 highestSeq = row.seq
             } else {
-                holes[row.seq] = nil
+                fill(row.seq)
             }
         }
+    }
+
+    /// A late row arrived: take its value out of the gap holding it, splitting the gap if needed.
+    private mutating func fill(_ seq: Int64) {
+        // Binary search for the last gap starting at or below `seq`.
+        var low = 0, high = gaps.count
+        while low < high {
+            let middle = (low + high) / 2
+            if gaps[middle].lower <= seq { low = middle + 1 } else { high = middle }
+        }
+        let index = low - 1
+        guard index >= 0, gaps[index].upper >= seq else { return }
+        let gap = gaps[index]
+        var replacement: [Gap] = []
+        if gap.lower < seq { replacement.append(Gap(lower: gap.lower, upper: seq - 1, noticedAt: gap.noticedAt)) }
+        if seq < gap.upper { replacement.append(Gap(lower: seq + 1, upper: gap.upper, noticedAt: gap.noticedAt)) }
+        gaps.replaceSubrange(index...index, with: replacement)
     }
 
     /// A revocation announced by the AuthServer's NOTIFY before the poll has read its row.
@@ -55,9 +88,13 @@ struct RevocationLedger: Sendable {
         revoked[jti] = max(revoked[jti] ?? expiresAt, expiresAt)
     }
 
-    /// Forgets holes that have been open longer than `holeLifetime`.
-    mutating func closeOldHoles(at instant: ContinuousClock.Instant) {
-        holes = holes.filter { instant - $0.value < Self.holeLifetime }
+    mutating func recordRevokedKeys(_ kids: some Sequence<String>) {
+        revokedKeys.formUnion(kids)
+    }
+
+    /// Forgets gaps noticed more than `gapLifetime` ago: any token a row in them could revoke has expired.
+    mutating func closeExpiredGaps(now: Int) {
+        gaps.removeAll { now - $0.noticedAt > gapLifetime }
     }
 
     /// Drops tokens that would be refused as expired anyway (`exp` plus the validator's leeway has passed).

@@ -14,6 +14,8 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
     /// invalid for other reasons."
     case invalidToken(JWTError)
     case revoked
+    /// The token's signing key was retired after a compromise (`AuthServer keys retire --immediately`).
+    case signingKeyRevoked
 
     var description: String {
         switch self {
@@ -21,6 +23,7 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidRequest(let reason): reason
         case .invalidToken(let error): error.description
         case .revoked: "token revoked"
+        case .signingKeyRevoked: "signing key revoked"
         }
     }
 
@@ -29,6 +32,7 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .missing: "missing"
         case .invalidRequest: "invalid_request"
         case .revoked: "revoked"
+        case .signingKeyRevoked: "signing_key_revoked"
         case .invalidToken(let error):
             switch error {
             case .malformed: "malformed"
@@ -40,6 +44,7 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
             case .expired: "expired"
             case .notYetValid: "not_yet_valid"
             case .issuedInFuture: "issued_in_future"
+            case .lifetimeTooLong: "lifetime_too_long"
             case .wrongIssuer: "wrong_issuer"
             case .wrongAudience: "wrong_audience"
             case .missingClaim: "missing_claim"

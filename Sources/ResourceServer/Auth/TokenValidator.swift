@@ -15,7 +15,10 @@ struct RevocationStatusUnavailable: Error, CustomStringConvertible {
 /// `typ` is `at+jwt`, the algorithm is the one we expect (RS256, pinned, never read from the token),
 /// the signature verifies with the AS key named by `kid`, `iss` matches exactly, `aud` contains our
 /// resource, and the current time is before `exp` (and after `nbf`), with a 30 s leeway for clock skew.
-/// Revocation is checked last and on every request, including cache hits.
+/// `exp − iat` may not exceed the configured access-token lifetime (plus the leeway), so a token
+/// minted with a stolen key cannot be made to outlive that key's retirement by a long `exp`.
+/// Revocation, of the token and of its signing key, is checked last and on every request,
+/// including cache hits.
 struct TokenValidator: Sendable {
     let issuer: String
     let audience: String
@@ -23,6 +26,8 @@ struct TokenValidator: Sendable {
     let revocations: RevocationFeed
     let cache: ValidatedTokenCache
     let now: @Sendable () -> Date
+    /// The longest `exp − iat` accepted (GATEHOUSE_ACCESS_TOKEN_TTL), before the leeway.
+    let maximumLifetime: Int
     var leeway = 30
 
     static let accessTokenType = "at+jwt"
@@ -31,39 +36,44 @@ struct TokenValidator: Sendable {
     func validate(_ token: String) async throws -> VerifiedIdentity {
         let seconds = Int(now().timeIntervalSince1970)
         let cacheKey = ValidatedTokenCache.key(for: token)
-        let identity: VerifiedIdentity
-        if let cached = cache.identity(forKey: cacheKey, now: seconds, leeway: leeway) {
-            identity = cached
+        let validated: ValidatedTokenCache.Entry
+        if let cached = cache.entry(forKey: cacheKey, now: seconds, leeway: leeway) {
+            validated = cached
         } else {
-            let claims: AccessTokenClaims
+            let (claims, keyID): (AccessTokenClaims, String)
             do {
-                claims = try await verify(token, now: seconds)
+                (claims, keyID) = try await verify(token, now: seconds)
             } catch {
                 throw TokenRejection.invalidToken(error)
             }
-            identity = VerifiedIdentity(subject: claims.sub, clientID: claims.client_id,
-                                        scopes: ScopeSet(claims.scope), tokenID: claims.jti)
-            cache.insert(identity, expiresAt: claims.exp, forKey: cacheKey, now: seconds, leeway: leeway)
+            let identity = VerifiedIdentity(subject: claims.sub, clientID: claims.client_id,
+                                            scopes: ScopeSet(claims.scope), tokenID: claims.jti)
+            validated = ValidatedTokenCache.Entry(identity: identity, keyID: keyID, expiresAt: claims.exp)
+            cache.insert(validated, forKey: cacheKey, now: seconds, leeway: leeway)
         }
-        let revoked: Bool
+        let status: RevocationFeed.Status
         do {
-            revoked = try await revocations.isRevoked(identity.tokenID)
+            status = try await revocations.status(jti: validated.identity.tokenID, keyID: validated.keyID)
         } catch {
             throw RevocationStatusUnavailable(underlying: error)
         }
-        if revoked { throw TokenRejection.revoked }
-        return identity
+        switch status {
+        case .valid: return validated.identity
+        case .tokenRevoked: throw TokenRejection.revoked
+        case .keyRevoked: throw TokenRejection.signingKeyRevoked
+        }
     }
 
-    private func verify(_ token: String, now seconds: Int) async throws(JWTError) -> AccessTokenClaims {
+    private func verify(_ token: String, now seconds: Int) async throws(JWTError) -> (AccessTokenClaims, String) {
         let parsed = try JWTParser.parse(token, expectedType: Self.accessTokenType)
         // The parser guarantees a non-empty kid.
-        let key = try await keys.key(for: parsed.header.kid ?? "")
+        let keyID = parsed.header.kid ?? ""
+        let key = try await keys.key(for: keyID)
         try parsed.verifySignature(with: key)
         let claims = try parsed.decodePayload(AccessTokenClaims.self)
-        try claims.validate(issuer: issuer, audience: audience, now: seconds, leeway: leeway)
+        try claims.validate(issuer: issuer, audience: audience, now: seconds, leeway: leeway, maximumLifetime: maximumLifetime)
         guard !claims.sub.isEmpty else { throw .missingClaim("sub") }
         guard !claims.jti.isEmpty else { throw .missingClaim("jti") }
-        return claims
+        return (claims, keyID)
     }
 }

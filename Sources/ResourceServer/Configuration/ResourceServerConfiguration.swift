@@ -13,6 +13,10 @@ struct ResourceServerConfiguration: Sendable {
     var issuer: String
     /// Browser origins allowed to call `/mcp` (exact `scheme://host[:port]` strings).
     var allowedOrigins: Set<String>
+    /// `GATEHOUSE_ACCESS_TOKEN_TTL`, the same setting the AuthServer issues tokens with: a token whose
+    /// `exp − iat` exceeds it (plus the leeway) is refused, and the revocation feed keeps waiting for
+    /// a late-committed revocation this long.
+    var accessTokenLifetime: Int
     var resourceName: String
     /// When nil the JWKS URL is discovered from the issuer's RFC 8414 metadata.
     var jwksURI: String?
@@ -25,6 +29,7 @@ struct ResourceServerConfiguration: Sendable {
     static let defaultResource = "http://localhost:8000/mcp"
     static let defaultIssuer = "http://localhost:9000"
     static let defaultAllowedOrigins = ["http://localhost:6274"]
+    static let defaultAccessTokenLifetime = 3600
 
     init(environment: Environment) throws {
         host = environment.string("GATEHOUSE_RS_HOST", default: "127.0.0.1")
@@ -32,8 +37,9 @@ struct ResourceServerConfiguration: Sendable {
         resource = try Self.resource(environment.string("GATEHOUSE_MCP_RESOURCE", default: Self.defaultResource))
         let issuerText = environment.string("GATEHOUSE_ISSUER", default: Self.defaultIssuer)
         issuer = try Self.issuer(issuerText)
-        allowedOrigins = Set(try environment.list("GATEHOUSE_ALLOWED_ORIGINS", default: Self.defaultAllowedOrigins)
-            .map(Self.origin))
+        allowedOrigins = Set(try Self.allowedOrigins(environment).map(Self.origin))
+        accessTokenLifetime = try environment.int("GATEHOUSE_ACCESS_TOKEN_TTL", default: Self.defaultAccessTokenLifetime,
+                                                  range: 60...86_400)
         resourceName = environment.string("GATEHOUSE_RESOURCE_NAME", default: "Gatehouse notes")
         jwksURI = try environment.string("GATEHOUSE_JWKS_URI").map {
             try HTTPURL.canonical($0, variable: "GATEHOUSE_JWKS_URI").string ?? $0
@@ -62,6 +68,14 @@ struct ResourceServerConfiguration: Sendable {
         return raw
     }
 
+    /// Unset: the development default (the MCP Inspector). Set, even to an empty value as every
+    /// deploy recipe does: exactly the listed origins, so `GATEHOUSE_ALLOWED_ORIGINS=` means none.
+    static func allowedOrigins(_ environment: Environment) -> [String] {
+        let variable = "GATEHOUSE_ALLOWED_ORIGINS"
+        guard environment.values[variable] != nil else { return defaultAllowedOrigins }
+        return environment.list(variable, default: [])
+    }
+
     /// RFC 6454 origins are `scheme://host[:port]`; browsers send them without a path or trailing slash.
     static func origin(_ raw: String) throws -> String {
         let variable = "GATEHOUSE_ALLOWED_ORIGINS"
@@ -81,6 +95,16 @@ struct ResourceServerConfiguration: Sendable {
         origin.port = parts.port
         return origin.string!
     }
+
+    /// The host of the MCP resource, lowercased, IPv6 in brackets: the one non-loopback `Host` a
+    /// loopback-bound server accepts (a reverse proxy on the same machine forwards it).
+    var resourceHost: String {
+        let host = (URLComponents(string: resource.value)?.host ?? "").lowercased()
+        return host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    }
+
+    /// True when the server listens on a loopback address only: then `Host` is checked (DNS rebinding).
+    var isBoundToLoopback: Bool { HTTPURL.isLoopbackHost(host) }
 
     /// The path the MCP endpoint is mounted at (`/mcp` by default).
     var mcpPath: String {

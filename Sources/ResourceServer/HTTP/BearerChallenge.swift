@@ -14,14 +14,19 @@ struct BearerChallenge: Sendable {
     /// Every scope a client may ask for: the default advice on a 401.
     let supportedScopes: [String]
 
-    /// 401: no token (no `error`, RFC 6750 §3.1), or a refused one (`invalid_token` / `invalid_request`).
+    /// 401: no token (no `error`, RFC 6750 §3.1), or a refused one (`invalid_token`); 400 for a
+    /// request that carries the token the wrong way (`invalid_request`). RFC 6750 §3.1:
+    /// "invalid_request: The request is missing a required parameter, includes an unsupported
+    /// parameter or parameter value, repeats the same parameter, uses more than one method for
+    /// including an access token, or is otherwise malformed. The resource server SHOULD respond with
+    /// the HTTP 400 (Bad Request) status code."
     func unauthorized(_ rejection: TokenRejection) -> OAuthError {
         var parameters: [(String, String)] = []
         let code: OAuthError.Code?
         switch rejection {
         case .missing: code = nil
         case .invalidRequest: code = .invalidRequest
-        case .invalidToken, .revoked: code = .invalidToken
+        case .invalidToken, .revoked, .signingKeyRevoked: code = .invalidToken
         }
         if let code {
             parameters.append(("error", code.rawValue))
@@ -31,7 +36,7 @@ struct BearerChallenge: Sendable {
         parameters.append(("scope", supportedScopes.joined(separator: " ")))
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = Self.render(parameters)
-        return OAuthError(code ?? .invalidToken, status: .unauthorized,
+        return OAuthError(code ?? .invalidToken, status: code == .invalidRequest ? .badRequest : .unauthorized,
                           rejection == .missing ? "an access token is required" : rejection.description,
                           headers: headers)
     }

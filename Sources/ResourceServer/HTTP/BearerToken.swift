@@ -10,9 +10,7 @@ import Hummingbird
 /// the query string (RFC 6750 §2.3 `access_token`) is refused rather than used.
 enum BearerToken {
     static func extract(from request: Request) -> Result<String, TokenRejection> {
-        // Parse the query only when it could hold a token: this runs on every request.
-        if let query = request.uri.query, query.contains("access_token"),
-           request.uri.queryParameters["access_token"] != nil {
+        if let query = request.uri.query, Self.carriesToken(query) {
             return .failure(.invalidRequest("access tokens are accepted only in the Authorization header"))
         }
         var headers = request.headers[fields: .authorization].makeIterator()
@@ -37,6 +35,16 @@ enum BearerToken {
     }
 
     private static let scheme = Array("bearer ".utf8)
+
+    /// True when the query has an `access_token` parameter, its name percent-encoded or not
+    /// (`%61ccess_token`). Parsed only when it could hold one: this runs on every request.
+    static func carriesToken(_ query: String) -> Bool {
+        guard query.contains("access_token") || query.contains("%") else { return false }
+        return query.split(separator: "&").contains { parameter in
+            let name = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            return (String(name).removingPercentEncoding ?? String(name)) == "access_token"
+        }
+    }
 
     private static func isToken68(_ byte: UInt8) -> Bool {
         switch byte {

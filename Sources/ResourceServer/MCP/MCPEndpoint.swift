@@ -10,14 +10,15 @@ import Shared
 /// `POST /mcp`: the Streamable HTTP transport, stateless. The checks run in this order, each
 /// answering on its own status code:
 ///
-/// | check                         | failure                                   |
-/// |-------------------------------|-------------------------------------------|
-/// | Origin (CORSMiddleware)       | 403                                       |
-/// | MCP-Protocol-Version          | 400                                       |
-/// | bearer token                  | 401 + WWW-Authenticate (503 if revocation status is unknown) |
-/// | body is one JSON-RPC message  | 400 / 413                                 |
-/// | tools/call scope              | 403 insufficient_scope + WWW-Authenticate |
-/// | Accept / Content-Type (SDK)   | 406 / 415                                 |
+/// | check                                                | failure                                   |
+/// |------------------------------------------------------|-------------------------------------------|
+/// | Host, when bound to loopback (LoopbackHostMiddleware) | 403                                       |
+/// | Origin (MCPOriginMiddleware, on these routes)         | 403                                       |
+/// | MCP-Protocol-Version                                  | 400                                       |
+/// | bearer token (query-string token: 400 invalid_request) | 401 + WWW-Authenticate (503 if revocation status is unknown) |
+/// | body is one JSON-RPC message                          | 400 / 413                                 |
+/// | tools/call scope                                      | 403 insufficient_scope + WWW-Authenticate |
+/// | Accept / Content-Type (SDK)                           | 406 / 415                                 |
 struct MCPEndpoint: Sendable {
     enum Authentication: Sendable {
         case bearer(TokenValidator)
@@ -47,8 +48,10 @@ struct MCPEndpoint: Sendable {
         self.toolList = ToolListCache(server: server)
     }
 
-    func addRoutes(to router: Router<some Hummingbird.RequestContext>, path: String) {
+    /// `router` is the group carrying `MCPOriginMiddleware`; preflights are answered there.
+    func addRoutes<Context: Hummingbird.RequestContext>(to router: RouterGroup<Context>, path: String) {
         router.post(RouterPath(path)) { request, context in try await self.post(request, context: context) }
+        router.on(RouterPath(path), method: .options) { _, _ in Response(status: .noContent) }
         // "The server MUST either return Content-Type: text/event-stream in response to this HTTP GET,
         // or else return HTTP 405 Method Not Allowed" — stateless, so no stream and no sessions to DELETE.
         for method in [HTTPRequest.Method.get, .delete, .put, .patch] {

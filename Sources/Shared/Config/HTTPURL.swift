@@ -2,10 +2,23 @@ import Foundation
 
 /// Validation shared by every URL-valued setting (issuer, MCP resource).
 public enum HTTPURL {
-    /// True for hosts that only this machine can reach (RFC 8252 §7.3 loopback, plus `localhost`).
+    /// True for hosts that only this machine can reach: exactly an IPv4 literal in 127.0.0.0/8,
+    /// the IPv6 literal `::1` (bracketed as in a URL, or bare), or the name `localhost`.
+    ///
+    /// RFC 8252 §7.3: "Loopback redirect URIs use the "http" scheme and are constructed with the
+    /// loopback IP literal and whatever port the client is listening on." A string-prefix test
+    /// such as `hasPrefix("127.")` would also accept `127.attacker.example` or `127.0.0.1.nip.io`,
+    /// names anyone can point anywhere; so the literal is parsed, never matched as text.
     public static func isLoopbackHost(_ host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+        let lowered = host.lowercased()
+        if lowered == "localhost" { return true }
+        if lowered.hasPrefix("[") || lowered.hasSuffix("]") {
+            guard lowered.hasPrefix("["), lowered.hasSuffix("]"), lowered.count > 2 else { return false }
+            return IPLiteral.ipv6(String(lowered.dropFirst().dropLast())).map(IPLiteral.isIPv6Loopback) ?? false
+        }
+        if let v4 = IPLiteral.ipv4(lowered) { return v4[0] == 127 }
+        if let v6 = IPLiteral.ipv6(lowered) { return IPLiteral.isIPv6Loopback(v6) }
+        return false
     }
 
     /// Parses an absolute http(s) URL with no query or fragment and no trailing slash on the path,

@@ -66,11 +66,17 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
     /// indicator value corresponding to an identifier the resource server expects for itself", and "MUST
     /// check that the current time is before the time represented by the "exp" claim".
     /// `now` is injected (seconds since 1970); `leeway` absorbs clock skew between servers.
-    public func validate(issuer: String, audience: String, now: Int, leeway: Int = 30) throws(JWTError) {
+    ///
+    /// `maximumLifetime` (the configured access-token lifetime) bounds `exp − iat` (plus the leeway):
+    /// a token that claims to live longer was not issued under this configuration, for example one
+    /// minted with a stolen key to outlive the key's retirement, and is refused.
+    public func validate(issuer: String, audience: String, now: Int, leeway: Int = 30,
+                         maximumLifetime: Int? = nil) throws(JWTError) {
         guard Array(iss.utf8) == Array(issuer.utf8) else { throw .wrongIssuer }
         guard aud.contains(audience) else { throw .wrongAudience }
         guard exp > now - leeway else { throw .expired }
         if let nbf, nbf > now + leeway { throw .notYetValid }
         guard iat <= now + leeway else { throw .issuedInFuture }
+        if let maximumLifetime, exp - iat > maximumLifetime + leeway { throw .lifetimeTooLong }
     }
 }

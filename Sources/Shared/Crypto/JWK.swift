@@ -1,4 +1,5 @@
-/// An RSA JSON Web Key (RFC 7517), limited to the members Gatehouse publishes and consumes.
+/// An RSA or EC JSON Web Key (RFC 7517), limited to the members Gatehouse publishes and consumes
+/// (EC keys only in clients' JWKS, for `private_key_jwt`).
 /// Absent optionals are omitted when encoding, so a published JWKS carries no `null` members.
 public struct JWK: Codable, Sendable, Equatable {
     /// RFC 7517 §4.1: "The "kty" (key type) parameter identifies the cryptographic algorithm family used with the key".
@@ -9,9 +10,17 @@ public struct JWK: Codable, Sendable, Equatable {
     public var kid: String?
     public var alg: String?
     public var use: String?
+    /// RFC 7518 §6.2.1: curve and coordinates of an EC public key.
+    public var crv: String?
+    public var x: String?
+    public var y: String?
 
-    public init(kty: String, n: String? = nil, e: String? = nil, kid: String? = nil, alg: String? = nil, use: String? = nil) {
+    public init(kty: String, n: String? = nil, e: String? = nil, kid: String? = nil, alg: String? = nil, use: String? = nil,
+                crv: String? = nil, x: String? = nil, y: String? = nil) {
         self.kty = kty
+        self.crv = crv
+        self.x = x
+        self.y = y
         self.n = n
         self.e = e
         self.kid = kid

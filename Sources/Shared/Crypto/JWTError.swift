@@ -10,6 +10,8 @@ public enum JWTError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownKeyID(String)
     case badSignature
     case expired, notYetValid, issuedInFuture
+    /// `exp − iat` is longer than any token the authorization server issues (plus the leeway).
+    case lifetimeTooLong
     case wrongIssuer, wrongAudience
     case missingClaim(String)
 
@@ -24,6 +26,7 @@ public enum JWTError: Error, Sendable, Equatable, CustomStringConvertible {
         case .expired: "token expired"
         case .notYetValid: "token not yet valid"
         case .issuedInFuture: "token issued in the future"
+        case .lifetimeTooLong: "token lifetime too long"
         case .wrongIssuer: "wrong issuer"
         case .wrongAudience: "token not intended for this resource"
         case .missingClaim(let claim): "missing claim: \(claim)"

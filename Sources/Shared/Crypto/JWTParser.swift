@@ -11,16 +11,7 @@ public enum JWTParser {
     /// Checks size, the three-part shape, base64url, the JSON header, `alg == RS256`, `typ` (case-insensitive,
     /// with or without "application/") and the presence of `kid`. Does not verify the signature.
     public static func parse(_ token: String, expectedType: String) throws(JWTError) -> ParsedJWT {
-        guard token.utf8.count <= maximumTokenLength else { throw .malformed("token too large") }
-        // RFC 7515 §7.1: "JWS Compact Serialization ... BASE64URL(UTF8(JWS Protected Header)) || '.' ||
-        // BASE64URL(JWS Payload) || '.' || BASE64URL(JWS Signature)".
-        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw .malformed("expected three dot-separated parts") }
-        guard let headerBytes = Base64URL.decode(String(decoding: parts[0], as: UTF8.self)),
-              let payload = Base64URL.decode(String(decoding: parts[1], as: UTF8.self)),
-              let signature = Base64URL.decode(String(decoding: parts[2], as: UTF8.self))
-        else { throw .malformed("invalid base64url") }
-
+        let (headerBytes, payload, signature, signingInput) = try split(token)
         let header = try decodeHeader(headerBytes)
         guard header.alg == pinnedAlgorithm else { throw .unsupportedAlgorithm(header.alg) }
         guard let typ = header.typ, typeMatches(typ, expected: expectedType) else { throw .wrongType(header.typ) }
@@ -28,11 +19,10 @@ public enum JWTParser {
         // Checked after the header so that an unsigned `alg: none` token is reported as such.
         guard !signature.isEmpty else { throw .malformed("empty signature") }
 
-        let signingInput = Array(token.utf8[parts[0].startIndex..<parts[1].endIndex])
         return ParsedJWT(header: header, payload: payload, signingInput: signingInput, signature: signature)
     }
 
-    private static func decodeHeader(_ bytes: [UInt8]) throws(JWTError) -> JOSEHeader {
+    static func decodeHeader(_ bytes: [UInt8]) throws(JWTError) -> JOSEHeader {
         let data = Data(bytes)
         let decoder = JSONDecoder()
         let header: JOSEHeader
@@ -45,6 +35,35 @@ public enum JWTParser {
         }
         guard probe.crit == nil else { throw .malformed("unsupported critical header parameters") }
         return header
+    }
+
+    /// Splits a compact JWS after checking its size: the decoded header, payload and signature,
+    /// and the signing input exactly as received.
+    ///
+    /// RFC 7515 §7.1: "JWS Compact Serialization ... BASE64URL(UTF8(JWS Protected Header)) || '.' ||
+    /// BASE64URL(JWS Payload) || '.' || BASE64URL(JWS Signature)".
+    static func split(_ token: String) throws(JWTError)
+        -> (header: [UInt8], payload: [UInt8], signature: [UInt8], signingInput: [UInt8]) {
+        guard token.utf8.count <= maximumTokenLength else { throw .malformed("token too large") }
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .malformed("expected three dot-separated parts") }
+        guard let header = Base64URL.decode(String(decoding: parts[0], as: UTF8.self)),
+              let payload = Base64URL.decode(String(decoding: parts[1], as: UTF8.self)),
+              let signature = Base64URL.decode(String(decoding: parts[2], as: UTF8.self))
+        else { throw .malformed("invalid base64url") }
+        return (header, payload, signature, Array(token.utf8[parts[0].startIndex..<parts[1].endIndex]))
+    }
+
+    /// Decodes a JWS payload as claims; a missing required member becomes `.missingClaim(name)`,
+    /// anything else `.malformed`.
+    static func decodeClaims<C: Decodable>(_ type: C.Type, from payload: [UInt8]) throws(JWTError) -> C {
+        do {
+            return try JSONDecoder().decode(C.self, from: Data(payload))
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw .missingClaim(key.stringValue)
+        } catch {
+            throw .malformed("payload does not match the expected claims")
+        }
     }
 
     /// RFC 7515 §4.1.9: "It is RECOMMENDED that the "application/" prefix be omitted" and media type names
@@ -78,12 +97,6 @@ public struct ParsedJWT: Sendable {
 
     /// Decodes the payload; a missing required member becomes `.missingClaim(name)`, anything else `.malformed`.
     public func decodePayload<C: Decodable>(_ type: C.Type) throws(JWTError) -> C {
-        do {
-            return try JSONDecoder().decode(C.self, from: Data(payload))
-        } catch DecodingError.keyNotFound(let key, _) {
-            throw .missingClaim(key.stringValue)
-        } catch {
-            throw .malformed("payload does not match the expected claims")
-        }
+        try JWTParser.decodeClaims(C.self, from: payload)
     }
 }

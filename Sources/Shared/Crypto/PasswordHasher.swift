@@ -3,7 +3,7 @@ import Foundation
 
 /// Memory-hard password hashing with scrypt (RFC 7914) through OpenSSL's `EVP_KDF` "SCRYPT".
 ///
-/// Encoded form: `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (standard base64, no padding; 16-byte salt, 32-byte
+/// Encoded form: `$scrypt$ln=17,r=8,p=1$<salt>$<hash>` (standard base64, no padding; 16-byte salt, 32-byte
 /// hash). The parameters travel with each hash, so they can be raised later and old hashes upgraded on
 /// the next successful login (`needsRehash`).
 public struct PasswordHasher: Sendable {
@@ -15,8 +15,11 @@ public struct PasswordHasher: Sendable {
         /// Parallelisation.
         public var p: Int
 
-        /// N = 2^15, r = 8, p = 1: 32 MiB and tens of milliseconds per hash, the OWASP-recommended minimum.
-        public static let `default` = Parameters(logN: 15, r: 8, p: 1)
+        /// N = 2^17, r = 8, p = 1: the minimum the OWASP Password Storage Cheat Sheet recommends for
+        /// scrypt ("a minimum CPU/memory cost parameter of (2^17), a minimum block size of 8 (1024
+        /// bytes), and a parallelization parameter of 1"); 128 MiB and a few hundred milliseconds
+        /// per hash. Hashes made with weaker parameters are upgraded at the next successful login.
+        public static let `default` = Parameters(logN: 17, r: 8, p: 1)
 
         public init(logN: Int, r: Int, p: Int) {
             self.logN = logN
@@ -92,7 +95,7 @@ public struct PasswordHasher: Sendable {
         let integers = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
         defer { integers.deallocate() }
         integers[0] = UInt64(1) << UInt64(parameters.logN)
-        // OpenSSL's default maxmem is 1 MiB, far below N=2^15, r=8 (32 MiB); allow what these parameters need.
+        // OpenSSL's default maxmem is 1 MiB, far below N=2^17, r=8 (128 MiB); allow what these parameters need.
         integers[1] = parameters.memoryBytes + (1 << 20)
         let smallIntegers = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
         defer { smallIntegers.deallocate() }

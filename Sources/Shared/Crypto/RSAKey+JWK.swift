@@ -19,21 +19,10 @@ extension RSAKey {
         }
         guard BN_is_odd(e) == 1, BN_num_bits(e) > 1 else { throw CryptoError(operation: operation, detail: "invalid exponent") }
 
-        guard let builder = OSSL_PARAM_BLD_new() else { throw CryptoError.openSSL("OSSL_PARAM_BLD_new") }
-        defer { OSSL_PARAM_BLD_free(builder) }
         // The builder keeps the key-name pointers until to_param(): they must outlive this call (see staticCString).
-        guard OSSL_PARAM_BLD_push_BN(builder, staticCString("n"), n) == 1,
-              OSSL_PARAM_BLD_push_BN(builder, staticCString("e"), e) == 1,
-              let params = OSSL_PARAM_BLD_to_param(builder)
-        else { throw CryptoError.openSSL("OSSL_PARAM_BLD") }
-        defer { OSSL_PARAM_free(params) }
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else { throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_name") }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        var imported: OpaquePointer?
-        guard EVP_PKEY_fromdata_init(ctx) == 1,
-              EVP_PKEY_fromdata(ctx, &imported, COPENSSL_EVP_PKEY_PUBLIC_KEY, params) == 1,
-              let imported
-        else { throw CryptoError.openSSL("EVP_PKEY_fromdata") }
+        let imported = try PublicKeyImport.fromData(keyType: "RSA") { builder in
+            OSSL_PARAM_BLD_push_BN(builder, staticCString("n"), n) == 1 && OSSL_PARAM_BLD_push_BN(builder, staticCString("e"), e) == 1
+        }
         self.init(owning: imported, isPrivate: false)
     }
 

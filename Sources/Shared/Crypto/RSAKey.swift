@@ -108,19 +108,7 @@ public final class RSAKey: @unchecked Sendable {
     /// False for any failure (wrong key, tampering, wrong length). A failed verify leaves entries on
     /// OpenSSL's thread-local error queue, which are cleared so they are not misreported later.
     public func verifyRS256(signature: [UInt8], message: [UInt8]) -> Bool {
-        guard !signature.isEmpty, let md = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(md) }
-        guard EVP_DigestVerifyInit(md, nil, EVP_sha256(), nil, pkey) == 1 else {
-            ERR_clear_error()
-            return false
-        }
-        let status = signature.withUnsafeBufferPointer { sig in
-            message.withUnsafeBufferPointer { msg in
-                EVP_DigestVerify(md, sig.baseAddress, sig.count, msg.baseAddress, msg.count)
-            }
-        }
-        if status != 1 { ERR_clear_error() }
-        return status == 1
+        verifySHA256(pkey: pkey, signature: signature, message: message)
     }
 
     /// Runs an OpenSSL `i2d_*` function twice: once for the length, once into a buffer.

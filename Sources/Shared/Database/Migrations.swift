@@ -17,7 +17,8 @@ public struct Migration: Sendable {
 }
 
 public enum Migrations {
-    public static let all: [Migration] = [initialSchema, clientMetadataDocuments]
+    public static let all: [Migration] = [initialSchema, clientMetadataDocuments, clientAuthentication, openIDConnect,
+                                           revokedSigningKeys, loginAttempts]
 
     static let initialSchema = Migration(version: 1, name: "initial schema", statements: [
         """
@@ -174,5 +175,81 @@ public enum Migrations {
     static let clientMetadataDocuments = Migration(version: 2, name: "client metadata documents", statements: [
         "ALTER TABLE clients ADD COLUMN metadata_fetched_at timestamptz",
         "ALTER TABLE clients ADD COLUMN metadata_expires_at timestamptz",
+    ])
+
+    /// `private_key_jwt` (RFC 7523 §2.2) and the limits on metadata-document fetches (issue 9 A.1,
+    /// C.13): a client's keys (`jwks_uri` or `jwks`) and its `token_endpoint_auth_signing_alg`;
+    /// the assertion `jti`s seen, single-use across replicas until they expire; the fetches made per
+    /// host in the current minute; and the operator's block list (`AuthServer clients block`).
+    static let clientAuthentication = Migration(version: 3, name: "client assertions and fetch limits", statements: [
+        "ALTER TABLE clients ADD COLUMN jwks_uri text",
+        "ALTER TABLE clients ADD COLUMN jwks jsonb",
+        "ALTER TABLE clients ADD COLUMN token_endpoint_auth_signing_alg text",
+        """
+        CREATE TABLE client_assertion_jtis (
+            client_id text NOT NULL,
+            jti text NOT NULL,
+            expires_at timestamptz NOT NULL,
+            PRIMARY KEY (client_id, jti)
+        )
+        """,
+        "CREATE INDEX client_assertion_jtis_expiry ON client_assertion_jtis (expires_at)",
+        """
+        CREATE TABLE outbound_fetch_budgets (
+            host text PRIMARY KEY,
+            window_started_at timestamptz NOT NULL,
+            fetches integer NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE blocked_clients (
+            entry text PRIMARY KEY,
+            kind text NOT NULL CHECK (kind IN ('client_id', 'host')),
+            created_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+    ])
+
+    /// Sign-in attempts, reserved before the password is checked, so login throttling holds
+    /// under any concurrency and across replicas (see `LoginThrottle`). `account` is null for an
+    /// empty username; `outcome` is `pending` until the password check settles it.
+    static let loginAttempts = Migration(version: 6, name: "login attempts", statements: [
+        """
+        CREATE TABLE login_attempts (
+            id bigserial PRIMARY KEY,
+            account text,
+            remote_address text NOT NULL,
+            attempted_at timestamptz NOT NULL,
+            outcome text NOT NULL DEFAULT 'pending' CHECK (outcome IN ('pending', 'failed', 'succeeded'))
+        )
+        """,
+        "CREATE INDEX login_attempts_account ON login_attempts (account, attempted_at) WHERE account IS NOT NULL",
+        "CREATE INDEX login_attempts_address ON login_attempts (remote_address, attempted_at)",
+    ])
+
+    /// OpenID Connect (issue 9 B): a user's optional e-mail address and display name for the ID
+    /// token and userinfo; the `nonce` and the time of the sign-in (`auth_time`) that a code and
+    /// then its token family carry; indexes for revoking everything a user holds at once.
+    static let openIDConnect = Migration(version: 4, name: "openid connect", statements: [
+        "ALTER TABLE users ADD COLUMN email text",
+        "ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false",
+        "ALTER TABLE users ADD COLUMN name text",
+        "ALTER TABLE authorization_codes ADD COLUMN nonce text",
+        "ALTER TABLE authorization_codes ADD COLUMN auth_time timestamptz",
+        "ALTER TABLE token_families ADD COLUMN auth_time timestamptz",
+        "CREATE INDEX authorization_codes_user ON authorization_codes (user_id)",
+        "CREATE INDEX token_families_user ON token_families (user_id)",
+    ])
+
+    /// Signing keys retired at once after a compromise (`AuthServer keys retire --immediately`).
+    /// Every resource server polls this table next to `revoked_access_tokens` and refuses any
+    /// token whose `kid` is listed, cached validations included.
+    static let revokedSigningKeys = Migration(version: 5, name: "revoked signing keys", statements: [
+        """
+        CREATE TABLE revoked_signing_keys (
+            kid text PRIMARY KEY,
+            revoked_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
     ])
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
@@ -23,7 +24,7 @@ public enum Observability {
             LoggingSystem.bootstrap { label in
                 var handler: any LogHandler = switch format {
                 case .json: JSONLogHandler(label: label)
-                case .text: StreamLogHandler.standardError(label: label)
+                case .text: EscapingLogHandler(wrapping: StreamLogHandler.standardError(label: label))
                 }
                 handler.logLevel = level
                 return handler
@@ -71,6 +72,21 @@ public struct JSONLogHandler: LogHandler {
 }
 
 extension Router {
+    /// The headers a reverse proxy adds (nginx, Caddy and ingress-nginx `X-Forwarded-For`, Fly's
+    /// proxy `Fly-Client-IP`, RFC 7239 `Forwarded`). A client cannot remove what its proxy adds.
+    static var proxyHeaders: [HTTPField.Name] {
+        [HTTPField.Name("X-Forwarded-For")!, HTTPField.Name("Forwarded")!, HTTPField.Name("Fly-Client-IP")!]
+    }
+
+    /// Metrics are for a scraper talking to the process directly. The router also matches
+    /// `/metrics/`, `//metrics` and `/metrics//`, which pass a proxy's `location = /metrics` block,
+    /// so only the exact path (no query) is served; and never to a request that came through a
+    /// reverse proxy, which covers the recipes that cannot block a path (Fly, a plain Ingress).
+    static func servesMetrics(_ request: Request) -> Bool {
+        request.uri.path == "/metrics" && request.uri.query == nil
+            && !proxyHeaders.contains { request.headers[$0] != nil }
+    }
+
     /// `/healthz` answers while the process is alive; `/readyz` answers 200 only when every
     /// named check passes (database reachable, keys loaded, …), else 503 with the failing names.
     public func addHealthRoutes(readiness: @escaping @Sendable () async -> [String: Bool]) {
@@ -88,9 +104,13 @@ extension Router {
                             headers: [.contentType: "application/json", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: Observability.metricsText())))
+        get("/metrics") { request, _ in
+            guard Self.servesMetrics(request) else {
+                return Response(status: .notFound, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"not_found"}"#)))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(string: Observability.metricsText())))
         }
     }
 }

@@ -48,6 +48,52 @@ import TestSupport
         #expect(try await db.run("audit", "list", "--kind", "bogus").status != 0)
     }
 
+    @Test("users create/update --email --name (OpenID Connect claims), shown by users list")
+    func userProfileAttributes() async throws {
+        let db = try await AdminDatabase.make()
+        let name = TestDatabase.uniqueName("profiled")
+        let created = try await db.run("users", "create", name, "--password-stdin", "--email", "Pat@Example.com",
+                                       "--name", "Pat Q. Public", stdin: "correct horse battery\n")
+        #expect(created.status == 0, "\(created)")
+        func listed() async throws -> [String: Any] {
+            let json = try await db.run("users", "list", "--json")
+            let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+            return try #require(objects.first { $0["username"] as? String == name })
+        }
+        var row = try await listed()
+        #expect(row["email"] as? String == "Pat@Example.com" && row["name"] as? String == "Pat Q. Public")
+        #expect(row["email_verified"] as? String == "no")
+        #expect(try await db.run("users", "list").stdout.contains("Pat@Example.com"))
+
+        let updated = try await db.run("users", "update", name, "--email", "pat@example.org", "--email-verified")
+        #expect(updated.status == 0, "\(updated)")
+        row = try await listed()
+        #expect(row["email"] as? String == "pat@example.org" && row["email_verified"] as? String == "yes")
+        #expect(row["name"] as? String == "Pat Q. Public")
+        // A new address is unverified again; "" removes a claim.
+        #expect(try await db.run("users", "update", name, "--email", "p@example.net", "--name", "").status == 0)
+        row = try await listed()
+        #expect(row["email"] as? String == "p@example.net" && row["email_verified"] as? String == "no")
+        #expect(row["name"] is NSNull)
+        let user = try #require(try await db.authenticate(name, "correct horse battery"))
+        #expect(user.email == "p@example.net" && user.name == nil)
+
+        for bad in ["not-an-address", "a@b", "two@@example.com", "sp ace@example.com", "x@-bad-.com"] {
+            let refused = try await db.run("users", "update", name, "--email", bad)
+            #expect(refused.status != 0 && refused.stderr.contains("error: invalid email"), "\(bad): \(refused)")
+        }
+        let badCreate = try await db.run("users", "create", TestDatabase.uniqueName("bad"), "--password-stdin",
+                                         "--email", "nope", stdin: "correct horse battery\n")
+        #expect(badCreate.status != 0 && badCreate.stderr.contains("error: invalid email"), "\(badCreate)")
+        let control = try await db.run("users", "update", name, "--name", "evil\u{1B}[31m")
+        #expect(control.status != 0 && control.stderr.contains("error: invalid name"), "\(control)")
+        let nothing = try await db.run("users", "update", name)
+        #expect(nothing.status != 0 && nothing.stderr.contains("nothing to change"), "\(nothing)")
+        let missing = try await db.run("users", "update", "nobody-here", "--name", "X")
+        #expect(missing.status != 0 && missing.stderr.contains("no user named"), "\(missing)")
+        #expect(try await db.run("audit", "list", "--kind", "user_updated").stdout.contains(name))
+    }
+
     @Test func clientsListAndDelete() async throws {
         let db = try await AdminDatabase.make()
         let clientID = TestDatabase.uniqueName("client")
@@ -103,7 +149,7 @@ import TestSupport
 
     @Test(arguments: [
         [], ["serve"], ["migrate"], ["users"], ["users", "create"], ["users", "list"], ["users", "disable"],
-        ["users", "enable"], ["users", "set-password"], ["clients"], ["clients", "list"], ["clients", "delete"],
+        ["users", "enable"], ["users", "set-password"], ["users", "update"], ["clients"], ["clients", "list"], ["clients", "delete"],
         ["keys"], ["keys", "list"], ["keys", "rotate"], ["audit"], ["audit", "list"],
     ])
     func helpWorksEverywhere(_ path: [String]) async throws {
@@ -132,7 +178,10 @@ enum AdminProcess {
             .appendingPathComponent(".build/debug/AuthServer")
     }
 
-    static func run(_ arguments: [String], environment: [String: String], stdin: String = "") async throws -> Result {
+    /// `timeout`: for commands that would run on if they wrongly succeeded (`serve`); the child
+    /// is sent SIGTERM when it passes.
+    static func run(_ arguments: [String], environment: [String: String], stdin: String = "",
+                    timeout: Duration? = nil) async throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestSetupError("\(binary.path) does not exist: run `swift build` first")
         }
@@ -154,13 +203,23 @@ enum AdminProcess {
         process.standardInput = try FileHandle(forReadingFrom: inURL)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
+        var watchdog: Task<Void, Never>?
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do { try process.run() } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)
+                return
+            }
+            if let timeout {
+                let pid = process.processIdentifier
+                watchdog = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { kill(pid, SIGTERM) }
+                }
             }
         }
+        watchdog?.cancel()
         return Result(status: status, stdout: try String(contentsOf: outURL, encoding: .utf8),
                       stderr: try String(contentsOf: errURL, encoding: .utf8))
     }

@@ -25,6 +25,13 @@ struct AuthServerConfigurationTests {
         #expect(config.insecureSettings.count == 1)  // plain http on loopback is named, not refused
     }
 
+    @Test("GATEHOUSE_INTROSPECTION_CLIENTS: none by default, a comma-separated list otherwise")
+    func introspectionClients() throws {
+        #expect(try configuration([:]).introspectionClients.isEmpty)
+        #expect(try configuration(["GATEHOUSE_INTROSPECTION_CLIENTS": ""]).introspectionClients.isEmpty)
+        #expect(try configuration(["GATEHOUSE_INTROSPECTION_CLIENTS": " rs-one, rs-two ,"]).introspectionClients == ["rs-one", "rs-two"])
+    }
+
     @Test("each bad value names its variable", arguments: [
         ("GATEHOUSE_ISSUER", "http://auth.example.com"),        // plain http off loopback
         ("GATEHOUSE_ISSUER", "https://auth.example.com/"),      // trailing slash

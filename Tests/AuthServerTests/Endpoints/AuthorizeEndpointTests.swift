@@ -59,17 +59,36 @@ import Testing
             let reply = try await browser.authorize(server.authorizeParameters(
                 client, PKCE(), changes: ["redirect_uri": "http://127.0.0.1:50999/callback"]))
             #expect(reply.status == .ok && reply.isLoginPage, "\(reply.status)")
+            _ = try await browser.approve(server.authorizeParameters(client, PKCE()))  // signed in: errors may redirect
             let error = try await browser.authorize(server.authorizeParameters(
                 client, PKCE(), changes: ["redirect_uri": "http://127.0.0.1:50999/callback", "response_type": "token"]))
             #expect(error.location?.hasPrefix("http://127.0.0.1:50999/callback?") == true)
         }
     }
 
-    @Test("RFC 6749 §4.1.2.1, OAuth 2.1 §4.1.1, RFC 8707 §2: after the redirect URI is valid, errors go back with state and iss")
+    /// Issue 9 C.2: with open registration every redirect URI is attacker-chosen, so an error
+    /// redirect before sign-in is an open redirector.
+    @Test("RFC 9700 §4.11.2: before sign-in, errors of a dynamically registered client stay on our page")
+    func noOpenRedirectBeforeSignIn() async throws {
+        try await TestAuthServer.run(.live) { server in
+            let client = try await server.registerClient(["redirect_uris": ["https://evil.example/x"]])
+            var browser = Browser(server)
+            for changes: [String: String?] in [["response_type": "token"], ["code_challenge": nil],
+                                               ["code_challenge_method": "plain"], ["resource": "https://other.example/mcp"]] {
+                let reply = try await browser.authorize(server.authorizeParameters(client, PKCE(), changes: changes))
+                Self.expectErrorPage(reply, "\(changes)")
+                #expect(!reply.body.contains("evil.example"), "\(changes)")
+            }
+            #expect(browser.cookies["gh_flow"] == nil)
+        }
+    }
+
+    @Test("RFC 6749 §4.1.2.1, OAuth 2.1 §4.1.1, RFC 8707 §2: once signed in and the redirect URI is valid, errors go back with state and iss")
     func errorsRedirectAfterValidation() async throws {
         try await TestAuthServer.run { server in
             let client = try await server.registerClient()
             var browser = Browser(server)
+            _ = try await browser.approve(server.authorizeParameters(client, PKCE()))
             let challenge43 = String(repeating: "A", count: 42) + "!"
             let cases: [(String, [String: String?], String)] = [
                 ("response_type token", ["response_type": "token"], "unsupported_response_type"),
@@ -96,6 +115,7 @@ import Testing
         try await TestAuthServer.run { server in
             let client = try await server.registerClient()
             var browser = Browser(server)
+            _ = try await browser.approve(server.authorizeParameters(client, PKCE()))
             let base = server.authorizeParameters(client, PKCE())
             Self.expectErrorPage(try await browser.authorize(base + [("client_id", client.id)]), "client_id twice")
             Self.expectErrorPage(try await browser.authorize(base + [("redirect_uri", client.redirectURI)]), "redirect_uri twice")
@@ -123,8 +143,9 @@ import Testing
             #expect(narrowed.body.contains("<code>notes:read</code>") && !narrowed.body.contains("notes:write"))
             #expect(!narrowed.body.contains("bogus"))
             let defaulted = try await browser.authorize(server.authorizeParameters(client, PKCE(), changes: ["scope": nil]))
-            // The client's default (notes:read) was consented to already: straight back with a code.
-            #expect(defaulted.status == .seeOther && defaulted.redirectParameters["code"] != nil)
+            // The client's default (notes:read); a loopback client is asked every time (RFC 8252 §8.6).
+            #expect(defaulted.isConsentPage)
+            #expect(defaulted.body.contains("<code>notes:read</code>") && !defaulted.body.contains("notes:write"))
         }
     }
 
@@ -143,6 +164,45 @@ import Testing
             #expect(flow.header.lowercased().contains("samesite=lax"))
             #expect(flow.header.contains("Path=/"))
             #expect(page.hiddenField("request") != nil && page.hiddenField("csrf") != nil)
+        }
+    }
+
+    /// Issue 9 C.15: RFC 6265bis §4.1.3.2, a `__Host-` cookie is only accepted with `Secure`,
+    /// `Path=/` and no `Domain`, so a sibling subdomain cannot plant a session or flow cookie.
+    @Test("Under an https issuer the flow and session cookies carry the __Host- prefix and Secure")
+    func hostPrefixedCookiesUnderHTTPS() async throws {
+        try await TestAuthServer.run(overrides: ["GATEHOUSE_ISSUER": "https://auth.example.com"]) { server in
+            let client = try await server.registerClient()
+            var browser = Browser(server)
+            let page = try await browser.authorize(server.authorizeParameters(client, PKCE()))
+            #expect(page.isLoginPage)
+            #expect(page.cookies["gh_flow"] == nil)
+            let flow = try #require(page.cookies["__Host-gh_flow"])
+            #expect(flow.header.contains("Secure") && flow.header.contains("Path=/") && !flow.header.contains("Domain"))
+            let consent = try await browser.login(from: page)
+            #expect(consent.isConsentPage)
+            let session = try #require(consent.cookies["__Host-gh_session"])
+            #expect(session.header.contains("Secure") && session.header.contains("HttpOnly") && !session.header.contains("Domain"))
+            // The signed-in session is found under its prefixed name: the next request skips login.
+            let next = try await browser.authorize(server.authorizeParameters(client, PKCE()))
+            #expect(next.isConsentPage)
+        }
+    }
+
+    /// Issue 9 C.15: RFC 7591 §2 `scope`, "Space-separated list of scope values … that the client
+    /// can use when requesting access tokens".
+    @Test("RFC 7591 §2: the registered scope bounds what a client may request; nothing inside it is invalid_scope")
+    func registeredScopeBoundsRequests() async throws {
+        try await TestAuthServer.run { server in
+            let client = try await server.registerClient(["scope": "notes:read"])
+            var browser = Browser(server)
+            let pkce = PKCE()
+            let reply = try await browser.approve(server.authorizeParameters(client, pkce, changes: ["scope": "notes:read notes:write"]))
+            let code = try #require(reply.redirectParameters["code"])
+            let tokens = IssuedTokens(reply: try await server.exchange(code, client: client, verifier: pkce.verifier))
+            #expect(tokens.scope == "notes:read")
+            let outside = try await browser.authorize(server.authorizeParameters(client, PKCE(), changes: ["scope": "notes:write"]))
+            Self.expectErrorRedirect(outside, client, error: "invalid_scope")
         }
     }
 }

@@ -71,7 +71,8 @@ import Testing
                 let cases: [(String, [String: Any?], String)] = [
                     ("secret basic", ["token_endpoint_auth_method": "client_secret_basic"], "token_endpoint_auth_method must be none"),
                     ("secret post", ["token_endpoint_auth_method": "client_secret_post"], "token_endpoint_auth_method must be none"),
-                    ("private_key_jwt", ["token_endpoint_auth_method": "private_key_jwt"], "token_endpoint_auth_method must be none"),
+                    ("private_key_jwt without keys", ["token_endpoint_auth_method": "private_key_jwt"], "jwks_uri or jwks"),
+                    ("client_secret_jwt", ["token_endpoint_auth_method": "client_secret_jwt"], "token_endpoint_auth_method must be none"),
                     ("client_secret", ["client_secret": "s3cret"], "client_secret"),
                     ("no client_name", ["client_name": nil], "client_name"),
                     ("no redirect_uris", ["redirect_uris": nil], "redirect_uris"),

@@ -118,16 +118,17 @@ import Testing
         }
     }
 
-    @Test("A dynamically registered client asks the first time; remembered consent then skips the page")
+    @Test("A dynamically registered client with an https redirect asks the first time; remembered consent then skips the page")
     func rememberedConsent() async throws {
         try await TestAuthServer.run { server in
-            let client = try await server.registerClient()
+            let client = try await server.registerClient(["redirect_uris": ["https://app.example.com/callback"]])
             var browser = Browser(server)
             let login = try await browser.authorize(server.authorizeParameters(client, PKCE(), changes: ["scope": "notes:read"]))
             let consent = try await browser.login(from: login)
             #expect(consent.isConsentPage)
             #expect(consent.body.contains("registered itself"))
-            #expect(consent.body.contains("127.0.0.1:33418"))
+            #expect(consent.body.contains("app.example.com"))
+            #expect(!consent.body.contains("an app on this computer"))
             let first = try await browser.consent(from: consent)
             #expect(first.status == .seeOther && first.redirectParameters["code"] != nil)
             #expect(first.redirectParameters["iss"] == server.issuer && first.redirectParameters["state"] == "state-123")
@@ -140,6 +141,27 @@ import Testing
             let forced = try await browser.authorize(server.authorizeParameters(
                 client, PKCE(), changes: ["scope": "notes:read", "prompt": "consent"]))
             #expect(forced.isConsentPage)
+        }
+    }
+
+    /// Issue 9 C.4, RFC 8252 §8.6: "the authorization server SHOULD NOT process authorization
+    /// requests automatically without user consent or interaction, except when the identity of the
+    /// client can be assured." Any local process can listen on a loopback port or claim a scheme.
+    @Test("RFC 8252 §8.6: loopback and private-use redirects show the consent page every time, on any port",
+          arguments: [["http://127.0.0.1:33418/callback"], ["cursor://anysphere.cursor-mcp/oauth/callback"]])
+    func unprovableClientsAlwaysAsk(_ redirects: [String]) async throws {
+        try await TestAuthServer.run { server in
+            let client = try await server.registerClient(["redirect_uris": redirects])
+            var browser = Browser(server)
+            let first = try await browser.approve(server.authorizeParameters(client, PKCE(), changes: ["scope": "notes:read"]))
+            #expect(first.status == .seeOther && first.redirectParameters["code"] != nil)
+            // The same person, the same client, the same scope: still one click, never a silent code.
+            var changes: [String: String?] = ["scope": "notes:read"]
+            if redirects[0].hasPrefix("http://") { changes["redirect_uri"] = "http://127.0.0.1:40999/callback" }
+            let again = try await browser.authorize(server.authorizeParameters(client, PKCE(), changes: changes))
+            #expect(again.isConsentPage, "\(again.status) \(again.location ?? "")")
+            #expect(again.body.contains("an app on this computer"))
+            #expect(again.location == nil)
         }
     }
 }

@@ -42,12 +42,15 @@ import Testing
             #expect(json["grant_types_supported"] as? [String] == ["authorization_code", "refresh_token"])
             // OAuth 2.1 §4.1.1: plain is not offered.
             #expect(json["code_challenge_methods_supported"] as? [String] == ["S256"])
-            #expect(json["token_endpoint_auth_methods_supported"] as? [String] == ["none", "client_secret_basic", "client_secret_post"])
-            #expect(json["revocation_endpoint_auth_methods_supported"] as? [String] == ["none", "client_secret_basic", "client_secret_post"])
+            let methods = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
+            #expect(json["token_endpoint_auth_methods_supported"] as? [String] == methods)
+            #expect(json["revocation_endpoint_auth_methods_supported"] as? [String] == methods)
+            // RFC 8414 §2: with private_key_jwt, the (asymmetric only) algorithms are listed.
+            #expect(json["token_endpoint_auth_signing_alg_values_supported"] as? [String] == ["RS256", "PS256", "ES256"])
             #expect(json["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post"])
             // RFC 9207 §3.
             #expect(json["authorization_response_iss_parameter_supported"] as? Bool == true)
-            #expect(json["scopes_supported"] as? [String] == ScopeCatalog.names)
+            #expect(json["scopes_supported"] as? [String] == ScopeCatalog.grantableNames)
             #expect(json["response_modes_supported"] as? [String] == ["query"])
         }
     }

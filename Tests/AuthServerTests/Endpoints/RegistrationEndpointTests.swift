@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import NIOCore
 import Shared
 import Testing
@@ -89,7 +90,13 @@ import Testing
               "javascript:alert(1)", "data:text/html,hi", "file:///etc/passwd",
               "https://app.example.com/cb#fragment",   // RFC 6749 §3.1.2: no fragment
               "/relative/callback", "callback",
-              "myapp:/callback",                       // RFC 8252 §7.1: reverse-domain scheme only
+              // Issue 9 C.3: loopback is a literal or `localhost`, never a name that starts with 127.
+              "http://127.attacker.example/cb", "http://127.0.0.1.nip.io/cb", "http://localhost.attacker.example/cb",
+              "http://[::2]/cb", "http://0x7f.0.0.1/cb",
+              // Issue 9 A.2: private-use schemes are fine, dangerous ones are not.
+              "vbscript:msgbox", "blob:https://a.example/1", "view-source:https://a.example", "mailto:a@example.com",
+              "ws://127.0.0.1/cb", "ftp://a.example/cb",
+              "https://user:pass@app.example.com/cb",
           ])
     func badRedirectURIs(uri: String) async throws {
         try await TestAuthServer.run { server in
@@ -98,6 +105,66 @@ import Testing
             #expect(reply.status == .badRequest, "\(uri)")
             #expect(reply.error == "invalid_redirect_uri", "\(uri): \(reply.body)")
             #expect(try await marker.rows(server) == 0)
+        }
+    }
+
+    /// Issue 9 A.2: real native clients use short private-use schemes (Cursor:
+    /// `cursor://anysphere.cursor-mcp/oauth/callback`), not reverse domain names.
+    @Test("RFC 8252 §7.1: private-use schemes of real clients register and are matched exactly",
+          arguments: ["cursor://anysphere.cursor-mcp/oauth/callback", "myapp:/callback", "com.example.app:/oauth2redirect",
+                      "warp://mcp/oauth2callback", "http://[::1]:8080/cb", "http://127.0.0.1:33418"])
+    func privateUseSchemes(uri: String) async throws {
+        try await TestAuthServer.run { server in
+            let client = try await server.registerClient(["redirect_uris": [uri]])
+            var browser = Browser(server)
+            let page = try await browser.authorize(server.authorizeParameters(client, PKCE()))
+            #expect(page.isLoginPage, "\(uri): \(page.status)")
+            if !uri.hasPrefix("http:") {
+                // Exact match: another path or a changed case is not the registered URI.
+                for variant in [uri + "x", uri.uppercased()] {
+                    let reply = try await browser.authorize(server.authorizeParameters(client, PKCE(), changes: ["redirect_uri": variant]))
+                    AuthorizeEndpointTests.expectErrorPage(reply, "\(variant)")
+                }
+            }
+        }
+    }
+
+    /// Issue 9 C.14: PostgreSQL refuses 0x00 in text, which used to surface as a 503.
+    @Test("RFC 7591 §3.2.2: NUL and other control characters in any string are invalid_client_metadata, never 5xx")
+    func controlCharacters() async throws {
+        try await TestAuthServer.run(.live) { server in
+            let marker = TestMarker()
+            let bodies = [
+                #"{"redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)\u0000x"}"#,
+                #"{"redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)\nforged log line"}"#,
+                #"{"redirect_uris":["https://app.example.com/c\u0000b"],"client_name":"\#(marker.name)"}"#,
+                #"{"redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)","client_uri":"https://a.example/\u0000"}"#,
+                #"{"redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)","scope":"notes:read\u0000"}"#,
+            ]
+            for body in bodies {
+                let reply = try await server.postJSON("/register", body)
+                #expect(reply.status == .badRequest, "\(body): \(reply.status)")
+                #expect(reply.error == "invalid_client_metadata", "\(body): \(reply.body)")
+            }
+            #expect(try await marker.rows(server) == 0)
+        }
+    }
+
+    @Test("RFC 7591 §3.1: a body that is not application/json is 415, even if it parses as JSON, and nothing is stored")
+    func contentTypeMustBeJSON() async throws {
+        try await TestAuthServer.run(.live) { server in
+            let marker = TestMarker()
+            let body = #"{"redirect_uris":["https://app.example.com/cb"],"client_name":"\#(marker.name)","token_endpoint_auth_method":"none"}"#
+            for contentType in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", nil] as [String?] {
+                var headers: HTTPFields = [:]
+                if let contentType { headers[.contentType] = contentType }
+                let reply = try await server.send(.post, "/register", headers: headers, body: body)
+                #expect(reply.status == .unsupportedMediaType, "\(contentType ?? "none"): \(reply.status)")
+                #expect(reply.error == "invalid_client_metadata", "\(contentType ?? "none")")
+            }
+            #expect(try await marker.rows(server) == 0)
+            let charset = try await server.send(.post, "/register", headers: [.contentType: "Application/JSON; charset=utf-8"], body: body)
+            #expect(charset.status == .created)
         }
     }
 

@@ -126,6 +126,34 @@ import Testing
         }
     }
 
+    @Test("RFC 7662 §4: another client's token is active:false to a self-registered client, described to a configured resource server")
+    func onlyConfiguredResourceServersIntrospectOthersTokens() async throws {
+        // Registered first, so the operator can name its client_id in the configuration.
+        let resourceServer = try await TestAuthServer.run { server in
+            try await server.registerClient(authMethod: "client_secret_basic")
+        }
+        try await TestAuthServer.run(overrides: ["GATEHOUSE_INTROSPECTION_CLIENTS": "some-other-rs, \(resourceServer.id)"]) { server in
+            let owner = try await server.registerClient()
+            let stranger = try await server.registerClient(authMethod: "client_secret_post")
+            var browser = Browser(server)
+            let tokens = try await server.issueTokens(owner, browser: &browser)
+
+            for token in [tokens.accessToken, tokens.refreshToken] {
+                let refused = try await introspect(server, token, client: stranger)
+                #expect(refused.status == .ok && refused.json["active"] as? Bool == false)
+                #expect(refused.json.count == 1, "an inactive answer says nothing else: \(refused.body)")
+            }
+
+            let described = try await introspect(server, tokens.accessToken, client: resourceServer)
+            #expect(described.status == .ok && described.json["active"] as? Bool == true, "\(described.body)")
+            #expect(described.json["client_id"] as? String == owner.id && described.json["jti"] as? String == tokens.jti)
+            #expect(described.json["scope"] as? String == "notes:read notes:write" && described.json["sub"] is String)
+            // Refresh tokens never reach a resource server: they stay the owner's business.
+            let refresh = try await introspect(server, tokens.refreshToken, client: resourceServer)
+            #expect(refresh.status == .ok && refresh.json["active"] as? Bool == false)
+        }
+    }
+
     @Test("RFC 7662 §2.2: an expired access token is inactive")
     func expiredAccessTokenIsInactive() async throws {
         try await TestAuthServer.run { server in

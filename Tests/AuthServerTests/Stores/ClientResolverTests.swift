@@ -123,7 +123,10 @@ import Testing
         try await DocumentServer.run { docs in
             try await TestAuthServer.run(overrides: Self.loopback) { server in
                 let path = docs.uniquePath()
-                let client = ClientMetadataDocumentFlowTests.client(try docs.publishClient(path))
+                // An https redirect URI: only those keep remembered consent (RFC 8252 §8.6).
+                let redirect = "https://app.example.com/callback"
+                let client = RegisteredClient(id: try docs.publishClient(path, redirectURIs: [redirect]), secret: nil,
+                                              redirectURI: redirect, authMethod: "none")
                 var browser = Browser(server)
                 let tokens = try await server.issueTokens(client, browser: &browser)
                 // Remembered consent: the same browser gets a code straight away.

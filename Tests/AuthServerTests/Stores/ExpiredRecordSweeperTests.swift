@@ -26,10 +26,15 @@ struct ExpiredRecordSweeperTests {
             _ = try await database.query("""
                 INSERT INTO audit_events (kind, occurred_at) VALUES ('login', now() - interval '400 days'), ('login', now())
                 """)
+            _ = try await database.query("""
+                INSERT INTO login_attempts (account, remote_address, attempted_at)
+                VALUES ('a', 'x', now() - interval '2 days'), ('a', 'x', now())
+                """)
             let sweeper = ExpiredRecordSweeper(database: database, logger: TestDatabase.logger, interval: .seconds(600),
                                                auditRetentionDays: 365)
             let deleted = await sweeper.sweep()
             #expect(deleted["revoked_access_tokens"] == 1 && deleted["access_tokens"] == 1 && deleted["audit_events"] == 1)
+            #expect(deleted["login_attempts"] == 1)
             let kept = try await database.query("SELECT jti FROM revoked_access_tokens ORDER BY jti").map { try $0.decode(String.self) }
             #expect(kept == ["live", "recent"])
             #expect(await sweeper.sweep().values.allSatisfy { $0 == 0 })

@@ -104,6 +104,24 @@ private let password = "correct horse battery"
         }
     }
 
+    /// A hash made with the former default (N=2^15) is upgraded to the production default
+    /// (N=2^17, r=8, p=1) by the next successful login, and still verifies afterwards.
+    @Test func formerDefaultHashIsUpgradedToTheOWASPMinimumOnLogin() async throws {
+        try await TestDatabase.withDatabase { db in
+            let name = TestDatabase.uniqueName("owasp")
+            let former = PasswordHasher(parameters: .init(logN: 15, r: 8, p: 1))
+            _ = try await UserStore(database: db, hasher: former).create(username: name, password: password)
+            #expect(try await storedHash(db, name).hasPrefix("$scrypt$ln=15,r=8,p=1$"))
+            let store = UserStore(database: db)
+            #expect(try await store.authenticate(username: name, password: "not the password") == nil)
+            #expect(try await storedHash(db, name).hasPrefix("$scrypt$ln=15,r=8,p=1$"), "a failed login changes nothing")
+            #expect(try await store.authenticate(username: name, password: password) != nil)
+            let upgraded = try await storedHash(db, name)
+            #expect(upgraded.hasPrefix("$scrypt$ln=17,r=8,p=1$"))
+            #expect(PasswordHasher().verify(password, against: upgraded))
+        }
+    }
+
     @Test func disablingRevokesFamiliesAndSessionsTogether() async throws {
         try await TestDatabase.withDatabase { db in
             let store = UserStore(database: db, hasher: fastHasher)

@@ -13,13 +13,20 @@ import TestSupport
 /// cannot be opened with ours. Everything else in it is made unique per test (client ids, flow
 /// addresses), so tests run in parallel and repeated runs do not interfere.
 enum AuthServerFixture {
-    static let databaseName = "gh_authserver_endpoint_tests"
+    /// Named after the database `DATABASE_URL` names, so that test runs against different base
+    /// databases (`make test`'s fresh `gatehouse_test`, a developer's own) never share one.
+    static var databaseName: String {
+        get throws { "\(try TestDatabase.configuration().database.prefix(40))_authserver_tests" }
+    }
     /// base64("Gatehouse authserver tests KEK!!"), 32 bytes.
     static let keyEncryptionKey = "R2F0ZWhvdXNlIGF1dGhzZXJ2ZXIgdGVzdHMgS0VLISE="
     static let issuer = "http://localhost:9000"
     static let resource = "http://localhost:8000/mcp"
     /// scrypt makes every user costly: one per process, signed in by every test.
     static let password = "correct horse battery staple"
+    /// Cheaper than the production default (N=2^17), so hundreds of sign-ins stay fast; the
+    /// production parameters and the upgrade path have tests of their own (UserStoreTests).
+    static let passwordHasher = PasswordHasher(parameters: .init(logN: 12, r: 8, p: 1))
 
     struct Prepared: Sendable {
         let databaseURL: String
@@ -56,6 +63,7 @@ enum AuthServerFixture {
     private static func prepare() async throws -> Prepared {
         let base = try TestDatabase.configuration()
         try await TestDatabase.withDatabase { database in
+            let databaseName = try Self.databaseName
             let rows = try await database.query("SELECT 1 FROM pg_database WHERE datname = \(databaseName)")
             guard rows.isEmpty else { return }
             do {
@@ -67,7 +75,7 @@ enum AuthServerFixture {
             }
         }
         var config = base
-        config.database = databaseName
+        config.database = try Self.databaseName
         let url = try databaseURL(for: config)
         let username = TestDatabase.uniqueName("reader")
         let database = try Database(configuration: config, logger: logger)
@@ -75,7 +83,7 @@ enum AuthServerFixture {
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
             try await Migrator.migrate(database, logger: logger)
-            _ = try await UserStore(database: database).create(username: username, password: password)
+            _ = try await UserStore(database: database, hasher: passwordHasher).create(username: username, password: password)
         }
         return Prepared(databaseURL: url, username: username)
     }

@@ -10,7 +10,7 @@ struct Browser: Sendable {
 
     init(_ server: TestAuthServer) { self.server = server }
 
-    private var cookieHeader: HTTPFields {
+    var cookieHeader: HTTPFields {
         guard !cookies.isEmpty else { return [:] }
         return [.cookie: cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
     }

@@ -38,7 +38,8 @@ struct TestAuthServer: Sendable {
     ) async throws -> T {
         let fixture = try await AuthServerFixture.shared()
         let configuration = try AuthServerFixture.configuration(databaseURL: fixture.databaseURL, overrides: overrides)
-        let server = try buildAuthServer(configuration: configuration, logger: AuthServerFixture.logger, clock: clock.clock)
+        let server = try buildAuthServer(configuration: configuration, logger: AuthServerFixture.logger, clock: clock.clock,
+                                         passwordHasher: AuthServerFixture.passwordHasher)
         let setup: TestingSetup = switch mode {
         case .router: .router
         case .live: .live
@@ -72,9 +73,11 @@ struct TestAuthServer: Sendable {
     }
 
     /// POSTs a form over a connection of its own (`.live` only), so several requests can race.
-    func postFormOnNewConnection(_ path: String, _ fields: [(String, String)]) async throws -> Reply {
+    func postFormOnNewConnection(_ path: String, _ fields: [(String, String)], headers extra: HTTPFields = [:]) async throws -> Reply {
         let port = try #require(client.port, "postFormOnNewConnection needs a live server")
-        let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .xForwardedFor: address]
+        var combined: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .xForwardedFor: address]
+        combined.append(contentsOf: extra)
+        let headers = combined
         let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
             try await connection.execute(.init(path, method: .post, headers: headers,
                                                body: ByteBuffer(string: FormEncoding.encode(fields))))

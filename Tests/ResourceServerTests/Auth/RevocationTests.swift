@@ -42,7 +42,8 @@ struct RevocationTests {
         configuration.port = 1  // nothing listens there
         configuration.queryTimeout = .milliseconds(500)
         let database = try Database(configuration: configuration, logger: ResourceServerHarness.logger)
-        let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, now: { Date() }, leeway: 30)
+        let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, now: { Date() }, leeway: 30,
+                                  accessTokenLifetime: 3600)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
@@ -57,7 +58,8 @@ struct RevocationTests {
         let jti = UUID().uuidString
         try await RevocationFixture.revoke(jti: jti, expiresAt: Date().addingTimeInterval(300))
         try await TestDatabase.withDatabase { (database: Database) async throws in
-            let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, now: { Date() }, leeway: 30)
+            let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, now: { Date() }, leeway: 30,
+                                  accessTokenLifetime: 3600)
             #expect(await feed.poll())
             #expect(feed.isFresh)
             #expect(try await feed.isRevoked(jti))
@@ -66,41 +68,61 @@ struct RevocationTests {
     }
 }
 
-/// The hole bookkeeping that keeps a late-committing `bigserial` from being skipped.
+/// The gap bookkeeping that keeps a late-committing `bigserial` from being skipped.
 @Suite("RevocationLedger")
 struct RevocationLedgerTests {
-    let start = ContinuousClock.now
-
     @Test("a seq that commits after a higher one is still picked up")
     func lateCommit() {
-        var ledger = RevocationLedger()
-        ledger.record([.init(seq: 1, jti: "a", expiresAt: 100)], at: start)
-        ledger.record([.init(seq: 3, jti: "c", expiresAt: 100)], at: start)
-        #expect(ledger.pendingHoles == [2])
-        ledger.record([.init(seq: 2, jti: "b", expiresAt: 100)], at: start)
-        #expect(ledger.pendingHoles.isEmpty)
+        var ledger = RevocationLedger(gapLifetime: 3_720)
+        ledger.record([.init(seq: 1, jti: "a", expiresAt: 100)], now: 0)
+        ledger.record([.init(seq: 3, jti: "c", expiresAt: 100)], now: 0)
+        #expect(ledger.gaps == [.init(lower: 2, upper: 2, noticedAt: 0)])
+        ledger.record([.init(seq: 2, jti: "b", expiresAt: 100)], now: 1)
+        #expect(ledger.gaps.isEmpty)
         #expect(ledger.contains("b"))
         #expect(ledger.highestSeq == 3)
     }
 
-    @Test("holes that never fill are forgotten after their lifetime; jumps are bounded")
-    func holesExpireAndAreBounded() {
-        var ledger = RevocationLedger()
-        ledger.record([.init(seq: 5_000, jti: "x", expiresAt: 100)], at: start)
-        #expect(ledger.pendingHoles.count == Int(RevocationLedger.maximumHolesPerJump))
-        ledger.closeOldHoles(at: start + .seconds(5))
-        #expect(!ledger.pendingHoles.isEmpty)
-        ledger.closeOldHoles(at: start + .seconds(11))
-        #expect(ledger.pendingHoles.isEmpty)
+    @Test("a jump of any size is remembered whole, and filling splits the gap")
+    func largeJumps() {
+        var ledger = RevocationLedger(gapLifetime: 3_720)
+        ledger.record([.init(seq: 1, jti: "a", expiresAt: 100)], now: 0)
+        ledger.record([.init(seq: 1_000_002, jti: "z", expiresAt: 100)], now: 0)
+        #expect(ledger.pendingCount == 1_000_000)
+        ledger.record([.init(seq: 500_000, jti: "m", expiresAt: 100), .init(seq: 2, jti: "b", expiresAt: 100)], now: 5)
+        #expect(ledger.gaps == [.init(lower: 3, upper: 499_999, noticedAt: 0), .init(lower: 500_001, upper: 1_000_001, noticedAt: 0)])
+        ledger.record([.init(seq: 1_000_001, jti: "y", expiresAt: 100)], now: 5)
+        #expect(ledger.gaps.last == .init(lower: 500_001, upper: 1_000_000, noticedAt: 0))
+        #expect(["a", "b", "m", "y", "z"].allSatisfy(ledger.contains))
+    }
+
+    @Test("gaps are kept for the whole token lifetime (not 10 s), then forgotten")
+    func gapsOutliveTheOldTenSeconds() {
+        var ledger = RevocationLedger(gapLifetime: 3_720)
+        ledger.record([.init(seq: 5_000, jti: "x", expiresAt: 100)], now: 1_000)
+        #expect(ledger.pendingCount == 4_999)
+        ledger.closeExpiredGaps(now: 1_000 + 11)
+        ledger.closeExpiredGaps(now: 1_000 + 3_720)
+        #expect(ledger.pendingCount == 4_999)
+        ledger.closeExpiredGaps(now: 1_000 + 3_721)
+        #expect(ledger.gaps.isEmpty)
     }
 
     @Test("entries are pruned only after exp plus the leeway")
     func pruning() {
-        var ledger = RevocationLedger()
-        ledger.record([.init(seq: 1, jti: "a", expiresAt: 1_000)], at: start)
+        var ledger = RevocationLedger(gapLifetime: 3_720)
+        ledger.record([.init(seq: 1, jti: "a", expiresAt: 1_000)], now: 0)
         ledger.prune(now: 1_029, leeway: 30)
         #expect(ledger.contains("a"))
         ledger.prune(now: 1_031, leeway: 30)
         #expect(!ledger.contains("a"))
+    }
+
+    @Test("NOTIFY payloads: jti:exp pairs and key=kid items; anything else is ignored")
+    func announcements() {
+        let parsed = RevocationFeed.parseAnnouncement("a:100 key=Kid_1-x b:200 junk key= c:notanumber key=a=b")
+        #expect(parsed.tokens.map(\.0) == ["a", "b"])
+        #expect(parsed.tokens.map(\.1) == [100, 200])
+        #expect(parsed.keys == ["Kid_1-x"])
     }
 }

@@ -71,6 +71,17 @@ struct TokenValidationTests {
             other.notBefore = minter.issuedAt + 60
             return other.token()
         },
+        Case("exp - iat longer than GATEHOUSE_ACCESS_TOKEN_TTL (3600) plus the leeway", "token lifetime too long") { minter in
+            var other = minter
+            other.lifetime = 3_600 + 31
+            return other.token()
+        },
+        Case("a long-lived token back-dated to look fresh", "token lifetime too long") { minter in
+            var other = minter
+            other.issuedAt -= 100
+            other.lifetime = 86_400
+            return other.token()
+        },
         Case("typ JWT instead of at+jwt", "unexpected token type") { minter in
             var other = minter
             other.type = "JWT"
@@ -118,19 +129,32 @@ struct TokenValidationTests {
         }
     }
 
-    @Test("a token in the query string is refused even when valid (RFC 6750 §2.3, MCP Token Requirements)")
+    @Test("a token in the query string is 400 invalid_request with a JSON body, even when valid (RFC 6750 §3.1, MCP Token Requirements)")
     func queryStringToken() async throws {
         let clock = TestClock()
         try await StandInAuthorizationServer.withRunning { authorizationServer in
             let token = TokenMinter(issuer: authorizationServer.issuer, clock: clock).token()
             try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
                 let body = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
-                let reply = try await client.post(body: body, token: nil, path: "/mcp?access_token=\(token)")
-                #expect(reply.status == .unauthorized)
-                #expect(reply.challenge?.hasPrefix(#"Bearer error="invalid_request", error_description="access tokens are accepted only in the Authorization header""#) == true)
-                // Both methods at once is refused too (RFC 6750 §2: "MUST NOT use more than one method").
-                let both = try await client.post(body: body, token: token, path: "/mcp?access_token=\(token)")
-                #expect(both.status == .unauthorized)
+                let queries = ["access_token=\(token)", "x=1&access_token=\(token)", "%61ccess_token=\(token)", "access_token"]
+                for query in queries {
+                    // Alone, and with the header too (RFC 6750 §2: "MUST NOT use more than one method").
+                    for header in [nil, token] {
+                        let reply = try await client.post(body: body, token: header, path: "/mcp?\(query)")
+                        #expect(reply.status == .badRequest, "\(query)")
+                        #expect(reply.headers[.contentType] == "application/json", "\(query)")
+                        #expect(reply.json["error"] as? String == "invalid_request", "\(query)")
+                        #expect(reply.json["error_description"] as? String
+                                == "access tokens are accepted only in the Authorization header", "\(query)")
+                        #expect(reply.challenge == """
+                            Bearer error="invalid_request", error_description="access tokens are accepted only in the \
+                            Authorization header", resource_metadata="\(ResourceServerHarness.metadataURL)", \
+                            scope="notes:read notes:write"
+                            """, "\(query)")
+                        #expect(!reply.body.contains(token))
+                    }
+                }
+                #expect(try await client.post(body: body, token: token, path: "/mcp?other=access&token=1").status == .ok)
             }
         }
     }
@@ -145,7 +169,9 @@ struct TokenValidationTests {
             withinLeeway.issuedAt -= 310  // exp = now - 10, inside the 30 s leeway
             var upperType = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             upperType.type = "application/AT+JWT"
-            let tokens = [arrayAudience.token(), withinLeeway.token(), upperType.token()]
+            var longest = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
+            longest.lifetime = 3_600 + 30  // the configured lifetime plus the leeway
+            let tokens = [arrayAudience.token(), withinLeeway.token(), upperType.token(), longest.token()]
             try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
                 for token in tokens {
                     let reply = try await client.callTool("whoami", token: token)

@@ -18,6 +18,9 @@ struct ResourceServerConfigurationTests {
         #expect(configuration.resource.value == "http://localhost:8000/mcp")
         #expect(configuration.issuer == "http://localhost:9000")
         #expect(configuration.allowedOrigins == ["http://localhost:6274"])
+        #expect(configuration.accessTokenLifetime == 3600)
+        #expect(configuration.isBoundToLoopback)
+        #expect(configuration.resourceHost == "localhost")
         #expect(configuration.resourceName == "Gatehouse notes")
         #expect(configuration.jwksURI == nil)
         #expect(configuration.insecureDisableAuth == false)
@@ -35,6 +38,8 @@ struct ResourceServerConfigurationTests {
         ("GATEHOUSE_LOG_FORMAT", "xml"),
         ("GATEHOUSE_LOG_LEVEL", "loud"),
         ("GATEHOUSE_INSECURE_DISABLE_AUTH", "maybe"),
+        ("GATEHOUSE_ACCESS_TOKEN_TTL", "59"),
+        ("GATEHOUSE_ACCESS_TOKEN_TTL", "an hour"),
     ])
     func rejected(variable: String, value: String) {
         #expect {
@@ -65,5 +70,29 @@ struct ResourceServerConfigurationTests {
         #expect(configuration.resourceMetadataURL == "https://mcp.example.com/.well-known/oauth-protected-resource/mcp")
         #expect(configuration.jwksURI == "https://auth.example.com/jwks.json")
         #expect(configuration.insecureDisableAuth)
+    }
+
+    /// Issue 9 C.9: every deploy recipe sets `GATEHOUSE_ALLOWED_ORIGINS=`; that used to fall back to
+    /// the development default and let the MCP Inspector's origin into production.
+    @Test("GATEHOUSE_ALLOWED_ORIGINS set but empty means no browser origin; unset keeps the development default")
+    func emptyAllowedOrigins() throws {
+        for empty in ["", " ", " , "] {
+            #expect(try load(["GATEHOUSE_ALLOWED_ORIGINS": empty]).allowedOrigins.isEmpty, "\(empty)")
+        }
+        #expect(try load([:]).allowedOrigins == ["http://localhost:6274"])
+    }
+
+    @Test("access-token lifetime, loopback binding and the resource host")
+    func lifetimeAndBinding() throws {
+        let configuration = try load([
+            "GATEHOUSE_ACCESS_TOKEN_TTL": "900", "GATEHOUSE_RS_HOST": "0.0.0.0",
+            "GATEHOUSE_MCP_RESOURCE": "https://MCP.example.com/mcp".lowercased(),
+        ])
+        #expect(configuration.accessTokenLifetime == 900)
+        #expect(!configuration.isBoundToLoopback)
+        #expect(configuration.resourceHost == "mcp.example.com")
+        for host in ["127.0.0.1", "127.0.0.2", "localhost", "::1"] {
+            #expect(try load(["GATEHOUSE_RS_HOST": host]).isBoundToLoopback, "\(host)")
+        }
     }
 }

@@ -41,6 +41,11 @@ struct BearerTokenTests {
             Issue.record("query token accepted")
             return
         }
+        guard case .failure(.invalidRequest) = extract(["Bearer a"], path: "/mcp?%61ccess_token=a") else {
+            Issue.record("percent-encoded query token accepted")
+            return
+        }
         #expect((try? extract(["Bearer a"], path: "/mcp?other=access_token").get()) == "a")
+        #expect((try? extract(["Bearer a"], path: "/mcp?x=%20").get()) == "a")
     }
 }

@@ -38,11 +38,13 @@ import Testing
             + "fda8fbba904f8e3ea9b543f6545da1f2d5432955613f0fcf62d49705242a9af9e61e85dc0d651e40dfcf017b45575887")
     }
 
-    @Test func worksWithDefaultParameters() throws {
+    /// OWASP Password Storage Cheat Sheet: scrypt "with a minimum CPU/memory cost parameter of
+    /// (2^17), a minimum block size of 8 (1024 bytes), and a parallelization parameter of 1".
+    @Test func newHashesUseTheOWASPMinimum() throws {
         let hasher = PasswordHasher()
-        #expect(hasher.parameters == .default)
+        #expect(hasher.parameters == .init(logN: 17, r: 8, p: 1))
         let encoded = try hasher.hash("pässwörd")
-        #expect(encoded.hasPrefix("$scrypt$ln=15,r=8,p=1$"))
+        #expect(encoded.hasPrefix("$scrypt$ln=17,r=8,p=1$"))
         #expect(hasher.verify("pässwörd", against: encoded))
         // NFC and NFD spellings of the same password match.
         #expect(hasher.verify("pa\u{0308}sswo\u{0308}rd", against: encoded))
