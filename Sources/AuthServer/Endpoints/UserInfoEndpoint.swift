@@ -9,7 +9,7 @@ import Shared
 /// §5.3.1: "The Client sends the UserInfo Request using either HTTP GET or HTTP POST. The Access
 /// Token obtained from an OpenID Connect Authentication Request MUST be sent as a Bearer Token,
 /// per Section 2 of OAuth 2.0 Bearer Token Usage [RFC6750]." Only the Authorization header is
-/// read (RFC 6750 §2.1); a token in the query string is refused (§2.3 is not supported, and MCP
+/// read (RFC 6750 §2.1); a token in the query string is never used (§2.3 is not supported, and MCP
 /// forbids it). §5.3.3: errors are RFC 6750 §3 challenges: 401 `invalid_token` for a missing,
 /// malformed, foreign, expired or revoked token, 403 `insufficient_scope` without `openid`.
 struct UserInfoEndpoint: Sendable {
@@ -35,10 +35,12 @@ struct UserInfoEndpoint: Sendable {
 
     /// RFC 6750 §2.1 `Authorization: Bearer b64token`, the scheme case-insensitive.
     static func bearerToken(_ request: Request) throws -> String {
-        if request.uri.queryParameters["access_token"] != nil {
+        let headers = request.headers[values: .authorization]
+        // RFC 6750 §3.1: beside the header a query token is "more than one method" (400); alone it
+        // is an unsupported method, answered like no token at all (the bare challenge below).
+        if request.uri.queryParameters["access_token"] != nil, !headers.isEmpty {
             throw challenge(.invalidRequest, .badRequest, "send the access token in the Authorization header only")
         }
-        let headers = request.headers[values: .authorization]
         guard headers.count <= 1 else { throw challenge(.invalidRequest, .badRequest, "more than one Authorization header") }
         guard let header = headers.first, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             // RFC 6750 §3.1: "If the request lacks any authentication information …, the resource

@@ -7,14 +7,24 @@ import Hummingbird
 /// RFC 6750 §2.1: `Authorization: Bearer b64token`. MCP authorization (2025-06-18, Token
 /// Requirements): "Access tokens MUST NOT be included in the URI query string", and RFC 6750 §2:
 /// "Clients MUST NOT use more than one method to transmit the token in each request." So a token in
-/// the query string (RFC 6750 §2.3 `access_token`) is refused rather than used.
+/// the query string (RFC 6750 §2.3 `access_token`) is never used. Alone it is an unsupported
+/// method, answered as if no token had been sent (RFC 6750 §3.1: "If the request lacks any
+/// authentication information (e.g., the client was unaware that authentication is necessary or
+/// attempted using an unsupported authentication method), the resource server SHOULD NOT include
+/// an error code"), so the client gets the 401 challenge that starts OAuth. Beside an
+/// Authorization header it is two methods at once: 400 `invalid_request` (§3.1: "uses more than
+/// one method for including an access token").
 enum BearerToken {
     static func extract(from request: Request) -> Result<String, TokenRejection> {
-        if let query = request.uri.query, Self.carriesToken(query) {
-            return .failure(.invalidRequest("access tokens are accepted only in the Authorization header"))
-        }
         var headers = request.headers[fields: .authorization].makeIterator()
-        guard var header = headers.next()?.value else { return .failure(.missing) }
+        let first = headers.next()
+        if let query = request.uri.query, Self.carriesToken(query) {
+            guard first == nil else {
+                return .failure(.invalidRequest("send the access token in the Authorization header only, not also in the query"))
+            }
+            return .failure(.missing)
+        }
+        guard var header = first?.value else { return .failure(.missing) }
         guard headers.next() == nil else { return .failure(.invalidRequest("more than one Authorization header")) }
         // Works on the header's UTF-8 bytes: this runs on every request.
         return header.withUTF8 { bytes in

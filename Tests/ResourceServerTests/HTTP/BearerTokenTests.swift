@@ -34,9 +34,13 @@ struct BearerTokenTests {
         }
     }
 
-    @Test("two Authorization headers, or a token in the query string, are refused")
+    @Test("two Authorization headers, or a header and a token in the query string, are refused; a query token alone is no token")
     func ambiguous() {
         guard case .failure(.invalidRequest) = extract(["Bearer a", "Bearer b"]) else { Issue.record("two headers accepted"); return }
+        guard case .failure(.missing) = extract([], path: "/mcp?access_token=a") else {
+            Issue.record("a query token alone was not treated as no token")
+            return
+        }
         guard case .failure(.invalidRequest) = extract(["Bearer a"], path: "/mcp?access_token=a") else {
             Issue.record("query token accepted")
             return
