@@ -67,14 +67,13 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
     let authorize = AuthorizeEndpoint(env: env, flow: flow)
     let login = LoginEndpoint(env: env, flow: flow)
     let consent = ConsentEndpoint(env: env, flow: flow)
-    let revoke = RevocationEndpoint(env: env, authenticator: authenticator)
-    let introspect = IntrospectionEndpoint(env: env, authenticator: authenticator)
+    let accessTokens = AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
+                                           audience: env.configuration.resource.value, clock: env.clock)
+    let revoke = RevocationEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
+    let introspect = IntrospectionEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
     let register = RegistrationEndpoint(env: env)
     let jwks = JWKSEndpoint(keys: env.keys)
-    let userInfo = UserInfoEndpoint(
-        verifier: AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
-                                      audience: env.configuration.resource.value, clock: env.clock),
-        users: env.users)
+    let userInfo = UserInfoEndpoint(verifier: accessTokens, users: env.users)
 
     // Path-inserted (RFC 8414 §3.1) and path-appended (OIDC) variants for an issuer with a path.
     let issuerPath = URLComponents(string: env.issuer)?.path ?? ""

@@ -21,6 +21,7 @@ import Shared
 struct IntrospectionEndpoint: Sendable {
     let env: AuthServerEnvironment
     let authenticator: ClientAuthenticator
+    let verifier: AccessTokenVerifier
 
     struct Answer: Encodable {
         var active: Bool
@@ -48,19 +49,9 @@ struct IntrospectionEndpoint: Sendable {
     }
 
     private func introspectAccessToken(_ token: String, client: Client) async throws -> Answer {
-        let inactive = Answer(active: false)
-        guard let parsed = try? JWTParser.parse(token, expectedType: "at+jwt"),
-              let claims = try? parsed.decodePayload(AccessTokenClaims.self),
-              claims.client_id == client.clientID || env.configuration.introspectionClients.contains(client.clientID)
-        else { return inactive }
-        let keys = try await env.keys.publishedKeys()
-        guard let jwk = keys.first(where: { $0.kid == parsed.header.kid }), let key = try? RSAKey(publicJWK: jwk),
-              (try? parsed.verifySignature(with: key)) != nil,
-              (try? claims.validate(issuer: env.issuer, audience: env.configuration.resource.value,
-                                    now: env.clock.seconds, leeway: 0)) != nil
-        else { return inactive }
-        let revoked = try await env.database.query("SELECT 1 FROM revoked_access_tokens WHERE jti = \(claims.jti)")
-        guard revoked.isEmpty else { return inactive }
+        let mayIntrospectAny = env.configuration.introspectionClients.contains(client.clientID)
+        guard let claims = try await verifier.verify(token, where: { mayIntrospectAny || $0.client_id == client.clientID })
+        else { return Answer(active: false) }
         return Answer(active: true, scope: claims.scope, client_id: claims.client_id, sub: claims.sub,
                       aud: claims.aud.values.first, iss: claims.iss, exp: claims.exp, iat: claims.iat, jti: claims.jti,
                       token_type: "Bearer")

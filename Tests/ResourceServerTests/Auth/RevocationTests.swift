@@ -117,12 +117,4 @@ struct RevocationLedgerTests {
         ledger.prune(now: 1_031, leeway: 30)
         #expect(!ledger.contains("a"))
     }
-
-    @Test("NOTIFY payloads: jti:exp pairs and key=kid items; anything else is ignored")
-    func announcements() {
-        let parsed = RevocationFeed.parseAnnouncement("a:100 key=Kid_1-x b:200 junk key= c:notanumber key=a=b")
-        #expect(parsed.tokens.map(\.0) == ["a", "b"])
-        #expect(parsed.tokens.map(\.1) == [100, 200])
-        #expect(parsed.keys == ["Kid_1-x"])
-    }
 }
