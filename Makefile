@@ -2,7 +2,8 @@
 #   make run    build and start both services (and a private PostgreSQL unless DATABASE_URL is set)
 #   make test   the whole test suite against real PostgreSQL, real HTTP and the official MCP client
 #   make bench  the load benchmark (release build), with OpenSSL's own RSA rate as the baseline
-.PHONY: run test bench build clean-data
+#   make lint   shellcheck on every shell script in the repository
+.PHONY: run test bench lint build clean-data
 
 run:
 	@scripts/run.sh
@@ -12,6 +13,9 @@ test:
 
 bench:
 	@scripts/bench.sh
+
+lint:
+	@scripts/lint.sh
 
 build:
 	swift build

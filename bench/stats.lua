@@ -1,5 +1,5 @@
 -- Shared by every Gatehouse wrk script: counts statuses per thread and prints one
--- machine-readable line that scripts/bench.sh parses.
+-- machine-readable line that bench/report.py parses (scripts/bench.sh keeps each run's output).
 local threads = {}
 statuses = {ok = 0, c4xx = 0, c5xx = 0}
 

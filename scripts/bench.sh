@@ -33,7 +33,8 @@ ensure_database "$DATA/bench-postgres" 54331
 base="${DATABASE_URL%/*}"
 psql "$base/postgres" -qAt -c "DROP DATABASE IF EXISTS gatehouse_bench WITH (FORCE)" -c "CREATE DATABASE gatehouse_bench OWNER gatehouse"
 export DATABASE_URL="$base/gatehouse_bench"
-export GATEHOUSE_KEK="$(openssl rand -base64 32)" GATEHOUSE_LOG_LEVEL=warning
+GATEHOUSE_KEK="$(openssl rand -base64 32)"
+export GATEHOUSE_KEK GATEHOUSE_LOG_LEVEL=warning
 export GATEHOUSE_ISSUER=http://127.0.0.1:19000 GATEHOUSE_MCP_RESOURCE=http://127.0.0.1:18000/mcp
 LOGS="$DATA/bench-logs"; mkdir -p "$LOGS"
 
@@ -52,15 +53,14 @@ field() { "$VENV/bin/python" -c "import json,sys; print(json.load(open('$LOGS/mi
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens']))" > "$LOGS/refresh_tokens.txt"
 
 export BENCH_DIR="$ROOT/bench" WRK_THREADS="$THREADS"
-declare -A RPS P50 P99 DETAIL
+# Each row's wrk output goes to $LOGS/wrk-<row>.txt; bench/report.py reads the RESULT lines
+# (bench/stats.lua) from there. A run without one is shown here and reported as "wrk failed".
 run() {  # name url script
-  local out line
-  out="$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s -s "bench/$3" "$2" 2>&1)"
-  line="$(grep '^RESULT' <<<"$out" || true)"
-  [ -n "$line" ] || { echo "$out" >&2; RPS[$1]=0; P50[$1]=-; P99[$1]=-; DETAIL[$1]="wrk failed"; return; }
-  eval "$(sed 's/^RESULT //' <<<"$line")"
-  RPS[$1]=$rps; P50[$1]=$p50; P99[$1]=$p99; DETAIL[$1]="n=$n 2xx=$ok 4xx=$c4xx 5xx=$c5xx sockerr=$sockerr"
+  local out="$LOGS/wrk-$1.txt"
+  timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s -s "bench/$3" "$2" > "$out" 2>&1
+  grep -q '^RESULT' "$out" || cat "$out" >&2
 }
+rm -f "$LOGS"/wrk-*.txt
 log "running wrk: $THREADS threads, $CONNS connections, ${DURATION}s per row"
 run register http://127.0.0.1:19000 register.lua
 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens.txt" \
@@ -76,21 +76,6 @@ ACCESS_TOKEN="$TOKEN" run mcp_auth_2 http://127.0.0.1:18000 tools_list.lua
 ACCESS_TOKEN="" run mcp_noauth_no_header http://127.0.0.1:18001 tools_list.lua
 
 log "measuring OpenSSL's own RSA-2048 rate (one core, 3 s)"
-read -r SIGN VERIFY < <(timeout 60 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF-1), $NF}')
+timeout 60 openssl speed -seconds 3 rsa2048 > "$LOGS/openssl-speed.txt" 2>/dev/null || true
 
-printf '\n%-32s %10s %9s %9s  %s\n' workload req/s "p50 ms" "p99 ms" responses
-for k in register refresh mcp_noauth_1 mcp_auth_1 mcp_noauth_2 mcp_auth_2 mcp_noauth_no_header; do
-  printf '%-32s %10s %9s %9s  %s\n' "$k" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${DETAIL[$k]}"
-done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-AUTH=$(awk -v a="${RPS[mcp_auth_1]}" -v b="${RPS[mcp_auth_2]}" 'BEGIN {print a + b}')
-NOAUTH=$(awk -v a="${RPS[mcp_noauth_1]}" -v b="${RPS[mcp_noauth_2]}" 'BEGIN {print a + b}')
-cat <<REPORT
-
-baseline: openssl speed rsa2048 on one core: sign/s=$SIGN verify/s=$VERIFY
-refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = $(ratio "${RPS[refresh]}" "$SIGN")
-registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = $(ratio "${RPS[register]}" "$SIGN")
-authenticated ÷ unauthenticated MCP tools/list         = $(ratio "$AUTH" "$NOAUTH")  (target >= 0.90; same request bytes)
-authenticated ÷ unauthenticated, baseline without the Authorization header = $(ratio "$AUTH" "$(awk -v a="${RPS[mcp_noauth_no_header]}" 'BEGIN {print 2 * a}')")
-(wrk, PostgreSQL and the servers share this machine's $(nproc) cores)
-REPORT
+"$VENV/bin/python" bench/report.py "$LOGS"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run.sh, test.sh and bench.sh (sourced, not run).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="$ROOT/.data"
@@ -20,6 +21,7 @@ ensure_database() {  # dir port
     log "starting private PostgreSQL in $1 (port $2)"
     DATABASE_URL="$("$ROOT/scripts/postgres.sh" start "$1" "$2")"
     export DATABASE_URL
+    # shellcheck disable=SC2034  # read by the scripts that source this one (their cleanup)
     STARTED_PG_DIR="$1"
   fi
 }
@@ -34,6 +36,7 @@ ensure_venv() {
     log "installing the Python test tools (mcp, httpx, pytest, joserfc, selenium)"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/Tests/e2e/requirements.txt"
   fi
+  # shellcheck disable=SC2034  # read by the scripts that source this one
   VENV="$venv"
 }
 

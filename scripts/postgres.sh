@@ -7,6 +7,7 @@
 set -euo pipefail
 cmd="${1:?start|stop}"; dir="${2:?data directory}"
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac  # postgres runs inside its data directory
+# shellcheck disable=SC2012  # the names are PostgreSQL major versions: digits only
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -n "$PGBIN" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

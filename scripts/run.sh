@@ -18,6 +18,7 @@ export GATEHOUSE_ISSUER="${GATEHOUSE_ISSUER:-http://localhost:9000}"
 export GATEHOUSE_MCP_RESOURCE="${GATEHOUSE_MCP_RESOURCE:-http://localhost:8000/mcp}"
 
 PIDS=()
+# shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
   trap - INT TERM EXIT
   log "stopping"
@@ -33,11 +34,8 @@ trap 'exit 0' INT TERM  # a requested stop is a clean exit; EXIT runs the cleanu
 DEMO_PASSWORD="${GATEHOUSE_DEMO_PASSWORD:-}"
 GENERATED=""
 if [ -z "$DEMO_PASSWORD" ]; then DEMO_PASSWORD="$(openssl rand -base64 18 | tr -d '/+=' )"; GENERATED=1; fi
-if "$BIN/AuthServer" users list | awk 'NR>1 {print $1}' | grep -qx demo; then
-  printf '%s\n' "$DEMO_PASSWORD" | "$BIN/AuthServer" users set-password demo --password-stdin >/dev/null
-else
-  printf '%s\n' "$DEMO_PASSWORD" | "$BIN/AuthServer" users create demo --password-stdin >/dev/null
-fi
+# An existing demo account gets the password (and, like set-password, loses its sessions).
+printf '%s\n' "$DEMO_PASSWORD" | "$BIN/AuthServer" users create demo --password-stdin --update-existing >/dev/null
 
 "$BIN/AuthServer" serve & PIDS+=($!)
 "$BIN/ResourceServer" serve & PIDS+=($!)

@@ -6,7 +6,7 @@
 #   3. the deployment-recipe checks.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 "$ROOT/scripts/ensure-packages.sh" python3-venv nginx-light chromium chromium-driver || exit 1
 
@@ -36,7 +36,8 @@ log "1/3 Swift tests"
 timeout --kill-after=30 1200 swift test --skip-build || failed+=("swift test")
 
 log "2/3 end-to-end tests (official MCP Python SDK client, headless Chromium, two replicas behind nginx)"
-export GATEHOUSE_BIN="$(swift build --show-bin-path)"
+GATEHOUSE_BIN="$(swift build --show-bin-path)"
+export GATEHOUSE_BIN
 export GATEHOUSE_E2E_LOGS="$DATA/e2e-logs"
 timeout --kill-after=30 900 "$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || failed+=("end-to-end")
 

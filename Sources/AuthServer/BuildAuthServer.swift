@@ -67,10 +67,9 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
     let authorize = AuthorizeEndpoint(env: env, flow: flow)
     let login = LoginEndpoint(env: env, flow: flow)
     let consent = ConsentEndpoint(env: env, flow: flow)
-    let revoke = RevocationEndpoint(env: env, authenticator: authenticator)
-    // One check of our own access tokens, for the endpoints that read them.
     let accessTokens = AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
                                            audience: env.configuration.resource.value, clock: env.clock)
+    let revoke = RevocationEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
     let introspect = IntrospectionEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
     let register = RegistrationEndpoint(env: env)
     let jwks = JWKSEndpoint(keys: env.keys)

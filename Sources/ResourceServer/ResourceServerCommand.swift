@@ -19,7 +19,7 @@ func loadConfiguration() throws -> ResourceServerConfiguration {
         return try ResourceServerConfiguration(environment: Environment())
     } catch let error as ConfigurationError {
         FileHandle.standardError.write(Data("\(error.description)\n".utf8))
-        throw ExitCode(78)  // EX_CONFIG
+        throw ExitCode(ConfigurationError.exitCode)
     }
 }
 

@@ -83,9 +83,7 @@ class Deployment:
     def ensure_user(self, username: str) -> tuple[str, str]:
         """A user with a fixed name (screenshots stay the same from run to run) and a new password."""
         password = secrets.token_urlsafe(16)
-        r = self.admin("users", "create", username, "--password-stdin", stdin=password + "\n")
-        if r.returncode != 0:
-            r = self.admin("users", "set-password", username, "--password-stdin", stdin=password + "\n")
+        r = self.admin("users", "create", username, "--password-stdin", "--update-existing", stdin=password + "\n")
         assert r.returncode == 0, r.stderr
         return username, password
 
@@ -209,3 +207,67 @@ async def list_tools(mcp_url: str, access_token: str) -> set[str]:
                 async with ClientSession(read, write) as session:
                     await session.initialize()
                     return {t.name for t in (await session.list_tools()).tools}
+
+
+# ---------------------------------------------------------------- the official MCP client, running its own OAuth flow
+SDK_REDIRECT = "http://127.0.0.1:53999/callback"
+
+
+class Storage:
+    """The SDK's token storage, in memory, so a test can look at what the client holds."""
+
+    def __init__(self):
+        self.tokens = None
+        self.client_info = None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens):
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client_info
+
+    async def set_client_info(self, info):
+        self.client_info = info
+
+
+async def sdk_session(mcp_url: str, username: str, password: str, storage: Storage, calls):
+    """Runs the SDK's OAuth flow and then `calls(session)`; returns what the calls return."""
+    import anyio
+    import httpx2
+    from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.auth import OAuthClientMetadata
+
+    seen = {}
+
+    async def redirect_handler(url: str) -> None:
+        seen["authorize_url"] = url
+        seen["login"] = await anyio.to_thread.run_sync(lambda: sign_in(url, SDK_REDIRECT, username, password))
+
+    async def callback_handler() -> AuthorizationCodeResult:
+        login = seen["login"]
+        assert login.code, f"no code: status={login.last_status} pages={login.pages} body={login.last_body[:300]}"
+        return AuthorizationCodeResult(code=login.code, state=login.state, iss=login.iss)
+
+    provider = OAuthClientProvider(
+        server_url=mcp_url,
+        client_metadata=OAuthClientMetadata.model_validate({
+            "client_name": "Gatehouse e2e", "redirect_uris": [SDK_REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "token_endpoint_auth_method": "none"}),
+        storage=storage, redirect_handler=redirect_handler, callback_handler=callback_handler)
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(auth=provider, timeout=15) as http:
+            async with streamable_http_client(mcp_url, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    init = await session.initialize()
+                    return init, seen, await calls(session)
+
+
+def text_of(result) -> str:
+    """The text of an MCP tool result, its content items joined."""
+    return "".join(getattr(c, "text", "") for c in result.content)

@@ -28,8 +28,7 @@ import anyio
 import httpx
 import pytest
 
-from gatehouse import Deployment, base_env, free_port, start
-from test_sdk_flow import Storage, sdk_session, text_of
+from gatehouse import Deployment, Storage, base_env, free_port, sdk_session, start, text_of
 
 NGINX_CONF = """\
 worker_processes 1;

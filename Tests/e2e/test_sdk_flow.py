@@ -8,66 +8,10 @@ from urllib.parse import parse_qs, urlparse
 
 import anyio
 import httpx
-import httpx2
 import pytest
-from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
-from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientMetadata
 
-from gatehouse import sign_in
-
-REDIRECT = "http://127.0.0.1:53999/callback"
-
-
-class Storage:
-    def __init__(self):
-        self.tokens = None
-        self.client_info = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client_info
-
-    async def set_client_info(self, info):
-        self.client_info = info
-
-
-async def sdk_session(mcp_url: str, username: str, password: str, storage: Storage, calls):
-    """Runs the SDK's OAuth flow and then `calls(session)`; returns what the calls return."""
-    seen = {}
-
-    async def redirect_handler(url: str) -> None:
-        seen["authorize_url"] = url
-        seen["login"] = await anyio.to_thread.run_sync(lambda: sign_in(url, REDIRECT, username, password))
-
-    async def callback_handler() -> AuthorizationCodeResult:
-        login = seen["login"]
-        assert login.code, f"no code: status={login.last_status} pages={login.pages} body={login.last_body[:300]}"
-        return AuthorizationCodeResult(code=login.code, state=login.state, iss=login.iss)
-
-    provider = OAuthClientProvider(
-        server_url=mcp_url,
-        client_metadata=OAuthClientMetadata.model_validate({
-            "client_name": "Gatehouse e2e", "redirect_uris": [REDIRECT],
-            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-            "token_endpoint_auth_method": "none"}),
-        storage=storage, redirect_handler=redirect_handler, callback_handler=callback_handler)
-    with anyio.fail_after(60):
-        async with httpx2.AsyncClient(auth=provider, timeout=15) as http:
-            async with streamable_http_client(mcp_url, http_client=http) as (read, write):
-                async with ClientSession(read, write) as session:
-                    init = await session.initialize()
-                    return init, seen, await calls(session)
-
-
-def text_of(result) -> str:
-    return "".join(getattr(c, "text", "") for c in result.content)
+from gatehouse import SDK_REDIRECT as REDIRECT
+from gatehouse import Storage, sdk_session, sign_in, text_of
 
 
 def test_official_sdk_client_completes_the_flow_and_calls_tools(gatehouse, person):

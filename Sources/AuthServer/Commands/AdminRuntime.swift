@@ -7,9 +7,6 @@ import Shared
 /// What every admin subcommand shares: reading only the configuration it needs, a database
 /// that is up for exactly the duration of the command, and errors an operator can act on.
 enum AdminRuntime {
-    /// sysexits.h EX_CONFIG: the environment is wrong, not the database or the request.
-    static let configurationExitCode = ExitCode(78)
-
     /// Logs go to standard error so standard output stays a clean table (or JSON) for scripts.
     static func logger() -> Logger {
         let level = ProcessInfo.processInfo.environment["GATEHOUSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
@@ -23,13 +20,14 @@ enum AdminRuntime {
         try configuration { try DatabaseConfiguration(environment: Shared.Environment()) }
     }
 
-    /// Runs `read`, turning a `ConfigurationError` into `error: <message>` and exit code 78.
+    /// Runs `read`, turning a `ConfigurationError` into `error: <message>` and exit code
+    /// `ConfigurationError.exitCode` (EX_CONFIG: the environment is wrong, not the database or the request).
     static func configuration<T>(_ read: () throws -> T) throws -> T {
         do {
             return try read()
         } catch let error as ConfigurationError {
             printError(error.description)
-            throw configurationExitCode
+            throw ExitCode(ConfigurationError.exitCode)
         }
     }
 

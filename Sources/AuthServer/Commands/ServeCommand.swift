@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration: AuthServerConfiguration
         do { configuration = try AuthServerConfiguration(environment: Shared.Environment()) } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(78)  // EX_CONFIG
+            throw ExitCode(ConfigurationError.exitCode)
         }
         Observability.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         var logger = Logger(label: "gatehouse.auth")

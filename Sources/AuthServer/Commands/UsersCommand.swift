@@ -21,18 +21,39 @@ struct UsersCommand: AsyncParsableCommand {
             discussion: """
                 Example: printf '%s\\n' "$PASSWORD" | AuthServer users create alice --password-stdin \
                 --email alice@example.com --name "Alice Liddell"
+
+                With --update-existing, an existing user is not an error: their password is set \
+                instead, exactly as by set-password (their sessions, codes and tokens are revoked \
+                unless --keep-sessions), in the same transaction. For scripts that provision an \
+                account with a known password on every run.
                 """)
 
         @Argument(help: "The new user's name.") var username: String
         @Flag(help: "Read the password from the first line of standard input instead of prompting.")
         var passwordStdin = false
+        @Flag(help: "If the user exists, set their password (like set-password) instead of failing.")
+        var updateExisting = false
+        @Flag(help: "With --update-existing: keep an existing user's sessions, codes and tokens valid.")
+        var keepSessions = false
         @OptionGroup var profileOptions: ProfileOptions
+
+        func validate() throws {
+            if keepSessions && !updateExisting { throw ValidationError("--keep-sessions needs --update-existing") }
+            // An existing user's profile is `users update`'s: one command, one kind of change.
+            if updateExisting && !profileOptions.isEmpty {
+                throw ValidationError("--update-existing sets only the password; change the profile with `users update`")
+            }
+        }
 
         func run() async throws {
             let config = try AdminRuntime.databaseConfiguration()
             let profile = profileOptions.profile
             try UsersCommand.validate(profile)
             let password = try PasswordInput.read(fromStdin: passwordStdin)
+            if updateExisting {
+                try await createOrSetPassword(config, password: password)
+                return
+            }
             let user = try await AdminRuntime.withDatabase(config) { database, logger in
                 let user = try await UsersCommand.userStoreCall {
                     try await UserStore(database: database).create(username: username, password: password, profile: profile)
@@ -42,6 +63,29 @@ struct UsersCommand: AsyncParsableCommand {
                 return user
             }
             print("created user \(user.username) (\(user.id.uuidString.lowercased()))")
+        }
+
+        /// `--update-existing`: audited and reported as `create`, or as `set-password` would be.
+        private func createOrSetPassword(_ config: DatabaseConfiguration, password: String) async throws {
+            let outcome = try await AdminRuntime.withDatabase(config) { database, logger in
+                let outcome = try await UsersCommand.userStoreCall {
+                    try await UserStore(database: database).createOrSetPassword(
+                        username: username, password: password, keepSessions: keepSessions)
+                }
+                let audit = AuditLog(database: database, logger: logger)
+                switch outcome {
+                case .created(let user):
+                    await audit.record(.userCreated, username: user.username, detail: AdminRuntime.auditDetail)
+                case .passwordSet(let name):
+                    await audit.record(.passwordChanged, username: name, detail: AdminRuntime.auditDetail.merging(
+                        ["revoked": keepSessions ? "false" : "true"]) { $1 })
+                }
+                return outcome
+            }
+            switch outcome {
+            case .created(let user): print("created user \(user.username) (\(user.id.uuidString.lowercased()))")
+            case .passwordSet(let name): print(UsersCommand.passwordChanged(name, keepSessions: keepSessions))
+            }
         }
     }
 
@@ -114,10 +158,14 @@ struct UsersCommand: AsyncParsableCommand {
                     .passwordChanged, username: username.lowercased(),
                     detail: AdminRuntime.auditDetail.merging(["revoked": keepSessions ? "false" : "true"]) { $1 })
             }
-            print(keepSessions
-                ? "changed the password of \(username.lowercased()); sessions and tokens are kept"
-                : "changed the password of \(username.lowercased()); their tokens, codes and sessions are revoked")
+            print(UsersCommand.passwordChanged(username.lowercased(), keepSessions: keepSessions))
         }
+    }
+
+    static func passwordChanged(_ username: String, keepSessions: Bool) -> String {
+        keepSessions
+            ? "changed the password of \(username); sessions and tokens are kept"
+            : "changed the password of \(username); their tokens, codes and sessions are revoked"
     }
 
     private static func setDisabled(_ username: String, _ disabled: Bool) async throws {

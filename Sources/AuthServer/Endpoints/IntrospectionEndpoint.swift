@@ -49,8 +49,8 @@ struct IntrospectionEndpoint: Sendable {
     }
 
     private func introspectAccessToken(_ token: String, client: Client) async throws -> Answer {
-        let mayDescribeOthers = env.configuration.introspectionClients.contains(client.clientID)
-        guard let claims = try await verifier.verify(token, accepting: { $0.client_id == client.clientID || mayDescribeOthers })
+        let mayIntrospectAny = env.configuration.introspectionClients.contains(client.clientID)
+        guard let claims = try await verifier.verify(token, where: { mayIntrospectAny || $0.client_id == client.clientID })
         else { return Answer(active: false) }
         return Answer(active: true, scope: claims.scope, client_id: claims.client_id, sub: claims.sub,
                       aud: claims.aud.values.first, iss: claims.iss, exp: claims.exp, iat: claims.iat, jti: claims.jti,

@@ -13,6 +13,7 @@ import Shared
 struct RevocationEndpoint: Sendable {
     let env: AuthServerEnvironment
     let authenticator: ClientAuthenticator
+    let verifier: AccessTokenVerifier
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
         let form = try await FormBody(request: request, context: context)
@@ -49,13 +50,7 @@ struct RevocationEndpoint: Sendable {
 
     /// Only a token we signed, for this client, is recorded: anything else is ignored.
     private func revokeAccessToken(_ token: String, client: Client) async throws {
-        guard let parsed = try? JWTParser.parse(token, expectedType: "at+jwt"),
-              let claims = try? parsed.decodePayload(AccessTokenClaims.self), claims.client_id == client.clientID
-        else { return }
-        let keys = try await env.keys.publishedKeys()
-        guard let jwk = keys.first(where: { $0.kid == parsed.header.kid }), let key = try? RSAKey(publicJWK: jwk),
-              (try? parsed.verifySignature(with: key)) != nil
-        else { return }
+        guard let claims = try await verifier.signedClaims(token, where: { $0.client_id == client.clientID }) else { return }
         try await env.database.transaction { connection in
             try await TokenRevocation.revokeAccessToken(
                 jti: claims.jti, expiresAt: Date(timeIntervalSince1970: TimeInterval(claims.exp)), connection: connection)

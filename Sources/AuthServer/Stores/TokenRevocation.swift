@@ -5,12 +5,10 @@ import Shared
 /// Revocation shared by every path that ends a grant: the revocation endpoint, a replayed code,
 /// a reused refresh token, a deleted client, a disabled user. Always called inside the caller's
 /// transaction. Each affected access token's `jti` lands in `revoked_access_tokens`, which the
-/// resource servers poll, so they refuse it within a second; a `NOTIFY` on the channel
-/// `gatehouse_revocations` (delivered when the transaction commits) carries the same `jti exp`
+/// resource servers poll, so they refuse it within a second; a `NOTIFY` on
+/// `RevocationNotice.channel` (delivered when the transaction commits) carries the same `jti exp`
 /// pairs so that they usually know within milliseconds, before the client has its response.
 enum TokenRevocation {
-    static let channel = "gatehouse_revocations"
-
     enum Owner { case client(String), user(UUID) }
 
     static func revokeFamily(_ familyID: UUID, reason: String, connection: PostgresConnection) async throws {
@@ -53,25 +51,24 @@ enum TokenRevocation {
     }
 
     /// A signing key retired after a compromise (`SigningKeyStore.retire(immediately:)`): announced
-    /// on the same channel as `key=<kid>`, so resource servers refuse its tokens at once; their poll
-    /// of `revoked_signing_keys`, written in the same transaction, stays the guarantee.
+    /// on the same channel as a `RevocationNotice.signingKey`, so resource servers refuse its
+    /// tokens at once; their poll of `revoked_signing_keys`, written in the same transaction,
+    /// stays the guarantee.
     static func announceRevokedSigningKey(_ kid: String, connection: PostgresConnection) async throws {
-        _ = try await connection.query("SELECT pg_notify(\(channel), \("key=" + kid))", logger: connection.logger)
+        try await notify([.signingKey(kid: kid)], connection: connection)
     }
 
-    /// Payload: space-separated `jti:exp` pairs, split to stay under PostgreSQL's 8000-byte limit.
     private static func notify(_ revoked: [(String, Date)], connection: PostgresConnection) async throws {
-        var chunk: [String] = []
-        func flush() async throws {
-            guard !chunk.isEmpty else { return }
-            let payload = chunk.joined(separator: " ")
-            _ = try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: connection.logger)
-            chunk.removeAll()
+        try await notify(revoked.map { .accessToken(jti: $0.0, expiresAt: Int($0.1.timeIntervalSince1970)) },
+                         connection: connection)
+    }
+
+    /// One `pg_notify` per payload: `RevocationNotice` splits them to stay under PostgreSQL's
+    /// 8000-byte limit.
+    private static func notify(_ notices: [RevocationNotice], connection: PostgresConnection) async throws {
+        for payload in RevocationNotice.payloads(notices) {
+            _ = try await connection.query("SELECT pg_notify(\(RevocationNotice.channel), \(payload))",
+                                           logger: connection.logger)
         }
-        for (jti, expiresAt) in revoked {
-            chunk.append("\(jti):\(Int(expiresAt.timeIntervalSince1970))")
-            if chunk.count == 100 { try await flush() }
-        }
-        try await flush()
     }
 }

@@ -37,14 +37,22 @@ extension UserStore {
         try Self.validatePassword(password)
         let hash = try await hashOffloaded(password)
         return try await database.transaction { connection in
-            guard let userID = try await Self.userID(username, connection: connection) else { return false }
-            if !keepSessions {
-                try await Self.endEverything(of: userID, reason: "password changed", connection: connection)
-            }
-            _ = try await connection.query(
-                "UPDATE users SET password_hash = \(hash), updated_at = now() WHERE id = \(userID)", logger: connection.logger)
-            return true
+            try await Self.setPasswordHash(hash, username: username, keepSessions: keepSessions, connection: connection)
         }
+    }
+
+    /// `setPassword` inside the caller's transaction, for an already validated `username` and a
+    /// hashed password; also used by `createOrSetPassword` (`users create --update-existing`).
+    /// False when there is no such user.
+    static func setPasswordHash(_ hash: String, username: String, keepSessions: Bool,
+                                connection: PostgresConnection) async throws -> Bool {
+        guard let userID = try await userID(username, connection: connection) else { return false }
+        if !keepSessions {
+            try await endEverything(of: userID, reason: "password changed", connection: connection)
+        }
+        _ = try await connection.query(
+            "UPDATE users SET password_hash = \(hash), updated_at = now() WHERE id = \(userID)", logger: connection.logger)
+        return true
     }
 
     /// The user a code was issued to, share-locked until the grant's transaction ends (see the

@@ -77,15 +77,28 @@ struct UserStore: Sendable {
         let name = try profile.name.map(UserProfile.validatedName) ?? nil
         let verified = email != nil && (profile.emailVerified ?? false)
         let hash = try await hashOffloaded(password)
-        // ON CONFLICT instead of catching the unique violation: no error parsing, same atomicity.
-        let rows = try await database.query("""
+        let user = try await database.transaction { connection in
+            try await Self.insertIfAbsent(username: username, passwordHash: hash, email: email, emailVerified: verified,
+                                          name: name, connection: connection)
+        }
+        guard let user else { throw UserStoreError.alreadyExists(username) }
+        return user
+    }
+
+    /// Inserts a user with validated fields inside the caller's transaction; nil when the username
+    /// is taken. ON CONFLICT instead of catching the unique violation: no error parsing, same
+    /// atomicity, and the caller's transaction stays usable.
+    static func insertIfAbsent(username: String, passwordHash hash: String, email: String?, emailVerified: Bool,
+                               name: String?, connection: PostgresConnection) async throws -> User? {
+        let rows = try await connection.query("""
             INSERT INTO users (id, username, password_hash, email, email_verified, name)
-            VALUES (\(UUID()), \(username), \(hash), \(email), \(verified), \(name))
+            VALUES (\(UUID()), \(username), \(hash), \(email), \(emailVerified), \(name))
             ON CONFLICT (username) DO NOTHING
-            RETURNING \(unescaped: Self.columns)
-            """)
-        guard let row = rows.first else { throw UserStoreError.alreadyExists(username) }
-        return try Self.user(from: row)
+            RETURNING \(unescaped: columns)
+            """, logger: connection.logger)
+        var inserted: User?
+        for try await row in rows { inserted = try Self.user(from: row) }
+        return inserted
     }
 
     /// Changes the profile claims `profile` names (nil leaves one as it is, "" removes it).

@@ -44,7 +44,7 @@ struct TokenIssuer: Sendable {
         let claims = AccessTokenClaims(
             iss: issuer, sub: subject.uuidString.lowercased(), aud: .one(resource), client_id: clientID,
             scope: scope.description, iat: issuedAt, exp: issuedAt + accessTokenLifetime, nbf: nil, jti: jti)
-        let token = try JWTSigner.sign(claims, key: signer.key, keyID: signer.kid, type: "at+jwt")
+        let token = try JWTSigner.sign(claims, key: signer.key, keyID: signer.kid, type: JOSEType.accessToken)
         return AccessToken(token: token, jti: jti, expiresAt: now.addingTimeInterval(TimeInterval(accessTokenLifetime)))
     }
 

@@ -67,20 +67,24 @@ final class RevocationFeed: Service, Sendable {
         }
     }
 
-    /// The AuthServer sends `NOTIFY gatehouse_revocations, 'jti:exp jti:exp …'` (and `key=kid` for a
-    /// retired signing key) in the revoking transaction, so the revocation usually arrives here
-    /// before the client has read the response. The poll stays the guarantee; this only makes
+    /// The AuthServer sends `RevocationNotice`s (`NOTIFY gatehouse_revocations, 'jti:exp jti:exp …'`,
+    /// and `key=kid` for a retired signing key) in the revoking transaction, so the revocation
+    /// usually arrives here before the client has read the response. The poll stays the guarantee; this only makes
     /// refusal immediate in practice.
     private func listenForAnnouncements() async {
         while !Task.isCancelled {
             do {
                 try await database.client.withConnection { connection in
-                    try await connection.listen(on: Self.channel) { notifications in
+                    try await connection.listen(on: RevocationNotice.channel) { notifications in
                         for try await notification in notifications {
-                            let announced = Self.parseAnnouncement(notification.payload)
+                            let announced = RevocationNotice.decode(notification.payload)
                             self.state.withLockedValue { state in
-                                for (jti, exp) in announced.tokens { state.ledger.recordAnnounced(jti: jti, expiresAt: exp) }
-                                state.ledger.recordRevokedKeys(announced.keys)
+                                for notice in announced {
+                                    switch notice {
+                                    case .accessToken(let jti, let exp): state.ledger.recordAnnounced(jti: jti, expiresAt: exp)
+                                    case .signingKey(let kid): state.ledger.recordRevokedKeys([kid])
+                                    }
+                                }
                             }
                         }
                     }
@@ -91,27 +95,6 @@ final class RevocationFeed: Service, Sendable {
             }
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
         }
-    }
-
-    static let channel = "gatehouse_revocations"
-    static let keyPrefix = "key="
-
-    /// Space-separated items: `jti:exp` for an access token, `key=kid` for a signing key (a kid is
-    /// base64url and a jti a UUID, so neither contains `:` or `=`). Anything else is ignored.
-    static func parseAnnouncement(_ payload: String) -> (tokens: [(String, Int)], keys: [String]) {
-        var tokens: [(String, Int)] = []
-        var keys: [String] = []
-        for item in payload.split(separator: " ") {
-            if item.hasPrefix(keyPrefix) {
-                let kid = item.dropFirst(keyPrefix.count)
-                if !kid.isEmpty, !kid.contains("=") { keys.append(String(kid)) }
-                continue
-            }
-            let parts = item.split(separator: ":")
-            guard parts.count == 2, let exp = Int(parts[1]), !parts[0].isEmpty else { continue }
-            tokens.append((String(parts[0]), exp))
-        }
-        return (tokens, keys)
     }
 
     /// True when the last successful poll is recent enough to trust the in-memory set alone.

@@ -30,8 +30,6 @@ struct TokenValidator: Sendable {
     let maximumLifetime: Int
     var leeway = 30
 
-    static let accessTokenType = "at+jwt"
-
     /// Throws `TokenRejection` (answer 401) or `RevocationStatusUnavailable` (answer 503).
     func validate(_ token: String) async throws -> VerifiedIdentity {
         let seconds = Int(now().timeIntervalSince1970)
@@ -65,7 +63,7 @@ struct TokenValidator: Sendable {
     }
 
     private func verify(_ token: String, now seconds: Int) async throws(JWTError) -> (AccessTokenClaims, String) {
-        let parsed = try JWTParser.parse(token, expectedType: Self.accessTokenType)
+        let parsed = try JWTParser.parse(token, expectedType: JOSEType.accessToken)
         // The parser guarantees a non-empty kid.
         let keyID = parsed.header.kid ?? ""
         let key = try await keys.key(for: keyID)

@@ -94,6 +94,46 @@ import TestSupport
         #expect(try await db.run("audit", "list", "--kind", "user_updated").stdout.contains(name))
     }
 
+    @Test("users create --update-existing sets an existing user's password instead of failing, like set-password")
+    func createUpdateExisting() async throws {
+        let db = try await AdminDatabase.make()
+        let name = TestDatabase.uniqueName("provisioned")
+        let first = try await db.run("users", "create", name, "--password-stdin", "--update-existing",
+                                     stdin: "correct horse battery\n")
+        #expect(first.status == 0 && first.stdout.contains("created user \(name)"), "\(first)")
+        let duplicate = try await db.run("users", "create", name, "--password-stdin", stdin: "another fine password\n")
+        #expect(duplicate.status != 0 && duplicate.stderr.contains("already exists"), "\(duplicate)")
+        #expect(try await db.authenticate(name, "correct horse battery") != nil)
+
+        let again = try await db.run("users", "create", name, "--password-stdin", "--update-existing",
+                                     stdin: "another fine password\n")
+        #expect(again.status == 0 && again.stdout.contains("changed the password of \(name); their tokens"), "\(again)")
+        #expect(try await db.authenticate(name, "correct horse battery") == nil)
+        #expect(try await db.authenticate(name, "another fine password") != nil)
+        let kept = try await db.run("users", "create", name, "--password-stdin", "--update-existing", "--keep-sessions",
+                                    stdin: "a third fine password\n")
+        #expect(kept.status == 0 && kept.stdout.contains("sessions and tokens are kept"), "\(kept)")
+        #expect(try await db.authenticate(name, "a third fine password") != nil)
+        let weak = try await db.run("users", "create", name, "--password-stdin", "--update-existing", stdin: "short\n")
+        #expect(weak.status != 0 && weak.stderr.contains("error: invalid password"), "\(weak)")
+        #expect(try await db.authenticate(name, "a third fine password") != nil)
+
+        let noFlag = try await db.run("users", "create", name, "--password-stdin", "--keep-sessions", stdin: "correct horse battery\n")
+        #expect(noFlag.status != 0 && noFlag.stderr.contains("--keep-sessions needs --update-existing"), "\(noFlag)")
+        let profile = try await db.run("users", "create", name, "--password-stdin", "--update-existing", "--name", "X",
+                                       stdin: "correct horse battery\n")
+        #expect(profile.status != 0 && profile.stderr.contains("users update"), "\(profile)")
+
+        let audit = try await db.run("audit", "list", "--json")
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(events.filter { $0["kind"] as? String == "user_created" }.count == 1)
+        #expect(events.filter { $0["kind"] as? String == "password_changed" }.count == 2)
+
+        let help = try await AdminProcess.run(["users", "create", "--help"], environment: [:])
+        #expect(help.status == 0 && help.stdout.contains("--update-existing") && help.stdout.contains("--keep-sessions"),
+                "\(help)")
+    }
+
     @Test func clientsListAndDelete() async throws {
         let db = try await AdminDatabase.make()
         let clientID = TestDatabase.uniqueName("client")

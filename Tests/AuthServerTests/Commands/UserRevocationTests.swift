@@ -82,6 +82,17 @@ import TestSupport
         }
     }
 
+    @Test("users create --update-existing on an existing user revokes like set-password")
+    func createUpdateExistingRevokesEverything() async throws {
+        try await TestAuthServer.run { server in
+            var held = try await Self.holdings(server)
+            let result = try await Self.admin("users", "create", held.user.username, "--password-stdin", "--update-existing",
+                                              stdin: "a completely new password\n")
+            #expect(result.stdout.contains("changed the password") && result.stdout.contains("revoked"), "\(result)")
+            try await Self.expectAllRevoked(server, &held)
+        }
+    }
+
     @Test("users set-password --keep-sessions changes only the password")
     func setPasswordKeepSessions() async throws {
         try await TestAuthServer.run { server in

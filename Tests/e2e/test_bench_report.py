@@ -1,0 +1,57 @@
+"""bench/report.py, the `make bench` report, on captured wrk and openssl output (no servers)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import report  # noqa: E402
+
+
+def wrk(rps: str, p50: str = "1.40", p99: str = "4.02", n: int = 100, ok: int = 100) -> str:
+    return (f"Running 10s test @ http://127.0.0.1:18000\n  2 threads and 32 connections\n"
+            f"RESULT rps={rps} p50={p50} p99={p99} n={n} ok={ok} c4xx=0 c5xx={n - ok} sockerr=0\n")
+
+
+def write_logs(tmp_path, outputs: dict[str, str], speed: str) -> str:
+    for name, text in outputs.items():
+        (tmp_path / f"wrk-{name}.txt").write_text(text)
+    (tmp_path / "openssl-speed.txt").write_text(speed)
+    return str(tmp_path)
+
+
+SPEED = ("                  sign    verify    sign/s verify/s\n"
+         "rsa 2048 bits 0.001365s 0.000041s    732.8  24673.8\n")
+
+
+def test_rows_and_ratios(tmp_path, capsys):
+    logs = write_logs(tmp_path, {
+        "register": wrk("412.3", "70.12", "150.55", 4123, 4123), "refresh": wrk("655.9"),
+        "mcp_noauth_1": wrk("21034.7"), "mcp_auth_1": wrk("19876.2"), "mcp_noauth_2": wrk("20999.1"),
+        "mcp_auth_2": wrk("19801.0", n=10, ok=9), "mcp_noauth_no_header": wrk("22500.5"),
+    }, SPEED)
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ""
+    assert lines[1] == "workload                              req/s    p50 ms    p99 ms  responses"
+    assert lines[2] == "register                              412.3     70.12    150.55  n=4123 2xx=4123 4xx=0 5xx=0 sockerr=0"
+    assert lines[7] == "mcp_auth_2                          19801.0      1.40      4.02  n=10 2xx=9 4xx=0 5xx=1 sockerr=0"
+    assert "baseline: openssl speed rsa2048 on one core: sign/s=732.8 verify/s=24673.8" in lines
+    assert "refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = 0.90" in lines
+    assert "registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = 0.56" in lines
+    assert ("authenticated ÷ unauthenticated MCP tools/list         = 0.94"
+            "  (target >= 0.90; same request bytes)") in lines
+    assert "authenticated ÷ unauthenticated, baseline without the Authorization header = 0.88" in lines
+    assert lines[-1].startswith("(wrk, PostgreSQL and the servers share this machine's ")
+
+
+def test_a_failed_run_and_a_missing_baseline(tmp_path, capsys):
+    logs = write_logs(tmp_path, {"register": "unable to connect to 127.0.0.1:19000\n",
+                                 "mcp_auth_1": wrk("300.0"), "mcp_noauth_1": wrk("600.0")}, "")
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "register                                  0         -         -  wrk failed"
+    assert lines[3].startswith("refresh ") and lines[3].endswith("wrk failed")
+    assert "baseline: openssl speed rsa2048 on one core: sign/s= verify/s=" in lines
+    assert "refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = n/a" in lines
+    assert ("authenticated ÷ unauthenticated MCP tools/list         = 0.50"
+            "  (target >= 0.90; same request bytes)") in lines
+    assert "authenticated ÷ unauthenticated, baseline without the Authorization header = n/a" in lines

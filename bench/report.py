@@ -1,0 +1,102 @@
+"""The `make bench` report: one row per wrk run and the ratios that are the point of the benchmark.
+
+scripts/bench.sh leaves, in one folder, wrk's output per row (`wrk-<row>.txt`, whose RESULT line
+bench/stats.lua prints) and OpenSSL's own RSA-2048 rate (`openssl-speed.txt`); this prints the
+table and the ratios from them. A row without a RESULT line is reported as "wrk failed" with
+0 req/s, so one broken run never hides the others.
+
+Usage: python bench/report.py LOGS_DIR
+"""
+import os
+import sys
+from dataclasses import dataclass
+
+ROWS = ["register", "refresh", "mcp_noauth_1", "mcp_auth_1", "mcp_noauth_2", "mcp_auth_2", "mcp_noauth_no_header"]
+
+
+@dataclass
+class Row:
+    """One wrk run: the RESULT fields as printed (strings), so the table shows them unchanged."""
+    rps: str = "0"
+    p50: str = "-"
+    p99: str = "-"
+    detail: str = "wrk failed"
+
+    @property
+    def rate(self) -> float:
+        return float(self.rps)
+
+
+def parse_result(output: str) -> Row:
+    """The first `RESULT k=v ...` line of a wrk run (bench/stats.lua's `done`)."""
+    for line in output.splitlines():
+        if line.startswith("RESULT "):
+            f = dict(pair.split("=", 1) for pair in line.split()[1:])
+            return Row(f["rps"], f["p50"], f["p99"],
+                       f"n={f['n']} 2xx={f['ok']} 4xx={f['c4xx']} 5xx={f['c5xx']} sockerr={f['sockerr']}")
+    return Row()
+
+
+def parse_openssl_speed(output: str) -> tuple[str, str]:
+    """sign/s and verify/s: the last two fields of `openssl speed rsa2048`'s `rsa 2048 bits` line."""
+    for line in output.splitlines():
+        if line.startswith("rsa 2048 bits"):
+            fields = line.split()
+            return fields[-2], fields[-1]
+    return "", ""
+
+
+def number(text: str) -> float:
+    """A rate as the report reads it: anything missing or unreadable counts as 0 (so: n/a)."""
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b > 0 else "n/a"
+
+
+def report(rows: dict[str, Row], sign: str, verify: str, cores: int) -> str:
+    lines = ["", f"{'workload':<32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}  responses"]
+    for name in ROWS:
+        r = rows.get(name, Row())
+        lines.append(f"{name:<32} {r.rps:>10} {r.p50:>9} {r.p99:>9}  {r.detail}")
+    rate = {name: rows.get(name, Row()).rate for name in ROWS}
+    auth = rate["mcp_auth_1"] + rate["mcp_auth_2"]
+    noauth = rate["mcp_noauth_1"] + rate["mcp_noauth_2"]
+    sign_rate = number(sign)
+    lines += [
+        "",
+        f"baseline: openssl speed rsa2048 on one core: sign/s={sign} verify/s={verify}",
+        f"refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['refresh'], sign_rate)}",
+        f"registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = {ratio(rate['register'], sign_rate)}",
+        f"authenticated ÷ unauthenticated MCP tools/list         = {ratio(auth, noauth)}"
+        "  (target >= 0.90; same request bytes)",
+        "authenticated ÷ unauthenticated, baseline without the Authorization header = "
+        f"{ratio(auth, 2 * rate['mcp_noauth_no_header'])}",
+        f"(wrk, PostgreSQL and the servers share this machine's {cores} cores)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def main(logs: str) -> None:
+    rows = {name: parse_result(read(os.path.join(logs, f"wrk-{name}.txt"))) for name in ROWS}
+    sign, verify = parse_openssl_speed(read(os.path.join(logs, "openssl-speed.txt")))
+    # The cores this process may run on, as `nproc` counts them.
+    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0))))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python bench/report.py LOGS_DIR")
+    main(sys.argv[1])
