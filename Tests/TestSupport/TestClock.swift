@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// A wall clock that moves only when a test says so: codes, sessions, tokens and rate limits
 /// expire by `advance(seconds:)`, never by sleeping. Starts at the current whole second.
@@ -13,8 +14,8 @@ public final class TestClock: @unchecked Sendable {
     public var now: Date { lock.withLock { current } }
     public var seconds: Int { Int(now.timeIntervalSince1970) }
 
-    /// The clock as the `now` closure the servers take.
-    public var closure: @Sendable () -> Date { { [self] in self.now } }
+    /// The servers' injected clock, reading this one.
+    public var clock: Clock { Clock { [self] in self.now } }
 
     public func advance(seconds: TimeInterval) {
         lock.withLock { current = current.addingTimeInterval(seconds) }

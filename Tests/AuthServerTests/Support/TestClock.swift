@@ -6,7 +6,4 @@ extension TestClock {
     /// The authorization-server tests' starting point: a few seconds ahead of real time, so that
     /// rows the database stamps with its own `now()` (audit events, keys) are never in the test's future.
     static func aheadOfNow() -> TestClock { TestClock(Date().addingTimeInterval(5)) }
-
-    /// The authorization server's injected clock, reading this one.
-    var clock: Clock { Clock(now: closure) }
 }

@@ -37,7 +37,7 @@ enum ResourceServerHarness {
         _ body: @escaping @Sendable (MCPTestClient) async throws -> T
     ) async throws -> T {
         let configuration = try configuration(issuer: authorizationServer.issuer, overrides: overrides)
-        let app = try await buildResourceServer(configuration: configuration, logger: logger, now: clock.closure)
+        let app = try await buildResourceServer(configuration: configuration, logger: logger, clock: clock.clock)
         return try await app.test(.live) { client in try await body(MCPTestClient(client: client)) }
     }
 }

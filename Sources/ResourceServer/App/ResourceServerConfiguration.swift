@@ -115,6 +115,6 @@ struct ResourceServerConfiguration: Sendable {
     /// RFC 9728 §3.1: the well-known URI is formed by "inserting a well-known URI string into the
     /// protected resource's resource identifier between the host component and the path component".
     var resourceMetadataURL: String {
-        resourceOrigin + ProtectedResourceMetadata.wellKnownPrefix + (mcpPath == "/" ? "" : mcpPath)
+        resourceOrigin + ProtectedResourceMetadataEndpoint.wellKnownPrefix + (mcpPath == "/" ? "" : mcpPath)
     }
 }

@@ -6,23 +6,23 @@ import NIOCore
 import Shared
 
 /// Builds the whole resource server: the one function both `serve` and the tests call, so what the
-/// tests exercise is exactly what runs in production. `now` is injectable for token-time checks;
+/// tests exercise is exactly what runs in production. `clock` is injectable for token-time checks;
 /// `onServerRunning` lets tests learn the port when they bind port 0.
 func buildResourceServer(
     configuration: ResourceServerConfiguration,
     logger: Logger,
-    now: @escaping @Sendable () -> Date = { Date() },
+    clock: Clock = .system,
     httpClient: HTTPClient = .shared,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let database = try Database(configuration: configuration.database, logger: logger)
     let leeway = 30
-    let feed = RevocationFeed(database: database, logger: logger, now: now, leeway: leeway,
+    let feed = RevocationFeed(database: database, logger: logger, clock: clock, leeway: leeway,
                               accessTokenLifetime: configuration.accessTokenLifetime)
     let keys = JWKSCache(fetcher: JWKSFetcher(issuer: configuration.issuer, httpClient: httpClient),
-                         jwksURI: configuration.jwksURI, logger: logger, now: now)
+                         jwksURI: configuration.jwksURI, logger: logger, clock: clock)
     let validator = TokenValidator(issuer: configuration.issuer, audience: configuration.resource.value, keys: keys,
-                                   revocations: feed, cache: ValidatedTokenCache(), now: now,
+                                   revocations: feed, cache: ValidatedTokenCache(), clock: clock,
                                    maximumLifetime: configuration.accessTokenLifetime, leeway: leeway)
     let tools = ToolCatalog.standard(notes: NoteStore(database: database))
     let endpoint = MCPEndpoint(
@@ -31,7 +31,7 @@ func buildResourceServer(
         server: MCPSessionlessServer(name: "gatehouse-notes", title: configuration.resourceName, version: "1.0.0",
                                      tools: tools),
         tools: tools)
-    let metadata = ProtectedResourceMetadata(resource: configuration.resource.value,
+    let metadata = ProtectedResourceMetadataEndpoint(resource: configuration.resource.value,
                                              authorizationServers: [configuration.issuer],
                                              scopesSupported: ScopeCatalog.names,
                                              resourceName: configuration.resourceName)
@@ -41,7 +41,7 @@ func buildResourceServer(
     if configuration.isBoundToLoopback {
         router.middlewares.add(LoopbackHostMiddleware(resourceHost: configuration.resourceHost))
     }
-    router.middlewares.add(CORSMiddleware(publicPaths: Set(ProtectedResourceMetadata.paths(mcpPath: configuration.mcpPath))))
+    router.middlewares.add(CORSMiddleware(publicPaths: Set(ProtectedResourceMetadataEndpoint.paths(mcpPath: configuration.mcpPath))))
     metadata.addRoutes(to: router, mcpPath: configuration.mcpPath)
     // The Origin check belongs to the MCP routes, so it runs for every path spelling they match.
     endpoint.addRoutes(to: router.group().add(middleware: MCPOriginMiddleware(allowedOrigins: configuration.allowedOrigins)),

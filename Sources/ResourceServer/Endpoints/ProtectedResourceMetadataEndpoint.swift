@@ -10,7 +10,7 @@ import Shared
 /// Metadata specification" and the document "MUST include the authorization_servers field containing
 /// at least one authorization server". `authorization_servers[0]` is the issuer byte for byte: clients
 /// compare it with the AS metadata `issuer` exactly, so a trailing slash here breaks them.
-struct ProtectedResourceMetadata: Sendable {
+struct ProtectedResourceMetadataEndpoint: Sendable {
     static let wellKnownPrefix = "/.well-known/oauth-protected-resource"
 
     let resource: String

@@ -26,7 +26,7 @@ final class RevocationFeed: Service, Sendable {
 
     private let database: Database
     private let logger: Logger
-    private let now: @Sendable () -> Date
+    private let clock: Clock
     private let leeway: Int
     private let interval: Duration
     let staleAfter: Duration
@@ -40,11 +40,11 @@ final class RevocationFeed: Service, Sendable {
 
     /// `accessTokenLifetime` is the longest lifetime the validator accepts: it decides how long a
     /// gap in the sequence is waited for (see `RevocationLedger`).
-    init(database: Database, logger: Logger, now: @escaping @Sendable () -> Date, leeway: Int, accessTokenLifetime: Int,
+    init(database: Database, logger: Logger, clock: Clock, leeway: Int, accessTokenLifetime: Int,
          interval: Duration = .milliseconds(250), staleAfter: Duration = .seconds(1)) {
         self.database = database
         self.logger = logger
-        self.now = now
+        self.clock = clock
         self.leeway = leeway
         self.interval = interval
         self.staleAfter = staleAfter
@@ -147,7 +147,7 @@ final class RevocationFeed: Service, Sendable {
                 let after = state.withLockedValue { $0.ledger.highestSeq }
                 let rows = try await fetchRows(
                     "SELECT seq, jti, expires_at FROM revoked_access_tokens WHERE seq > \(after) ORDER BY seq LIMIT \(Self.batchSize)")
-                let seconds = Int(now().timeIntervalSince1970)
+                let seconds = clock.seconds
                 state.withLockedValue { $0.ledger.record(rows, now: seconds) }
                 if rows.count < Self.batchSize { break }
             }
@@ -158,10 +158,10 @@ final class RevocationFeed: Service, Sendable {
                     FROM unnest(\(gaps.map(\.lower)), \(gaps.map(\.upper))) AS gap(lower, upper)
                     JOIN revoked_access_tokens r ON r.seq BETWEEN gap.lower AND gap.upper
                     """)
-                let seconds = Int(now().timeIntervalSince1970)
+                let seconds = clock.seconds
                 state.withLockedValue { $0.ledger.record(rows, now: seconds) }
             }
-            let seconds = Int(now().timeIntervalSince1970)
+            let seconds = clock.seconds
             let (tracked, pending) = state.withLockedValue { state in
                 state.ledger.closeExpiredGaps(now: seconds)
                 state.ledger.prune(now: seconds, leeway: leeway)

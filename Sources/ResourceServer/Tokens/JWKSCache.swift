@@ -14,7 +14,7 @@ import Shared
 actor JWKSCache {
     private let fetcher: JWKSFetcher
     private let logger: Logger
-    private let now: @Sendable () -> Date
+    private let clock: Clock
     private let minimumFetchInterval: TimeInterval
     private var jwksURI: String?
     private var keys: [String: RSAKey] = [:]
@@ -24,19 +24,19 @@ actor JWKSCache {
     private let fetchSuccesses = Counter(label: "gatehouse_rs_jwks_fetches_total", dimensions: [("result", "success")])
     private let fetchFailures = Counter(label: "gatehouse_rs_jwks_fetches_total", dimensions: [("result", "failure")])
 
-    init(fetcher: JWKSFetcher, jwksURI: String?, logger: Logger, now: @escaping @Sendable () -> Date,
+    init(fetcher: JWKSFetcher, jwksURI: String?, logger: Logger, clock: Clock,
          minimumFetchInterval: TimeInterval = 10) {
         self.fetcher = fetcher
         self.jwksURI = jwksURI
         self.logger = logger
-        self.now = now
+        self.clock = clock
         self.minimumFetchInterval = minimumFetchInterval
     }
 
     /// The key for `kid`, refetching the JWKS if it is unknown and the rate limit allows.
     func key(for kid: String) async throws(JWTError) -> RSAKey {
         if let key = keys[kid] {
-            if let freshUntil, now() >= freshUntil, mayFetch { Task { await self.refresh() } }
+            if let freshUntil, clock.now() >= freshUntil, mayFetch { Task { await self.refresh() } }
             return key
         }
         await refresh()
@@ -53,7 +53,7 @@ actor JWKSCache {
 
     private var mayFetch: Bool {
         guard let lastFetchAttempt else { return true }
-        return now().timeIntervalSince(lastFetchAttempt) >= minimumFetchInterval
+        return clock.now().timeIntervalSince(lastFetchAttempt) >= minimumFetchInterval
     }
 
     /// Joins the in-flight fetch, or starts one if the rate limit allows; otherwise does nothing.
@@ -63,7 +63,7 @@ actor JWKSCache {
             return
         }
         guard mayFetch else { return }
-        lastFetchAttempt = now()
+        lastFetchAttempt = clock.now()
         let task = Task { await self.fetchAndStore() }
         inflight = task
         await task.value
@@ -79,7 +79,7 @@ actor JWKSCache {
             } else {
                 keys = result.keys
             }
-            freshUntil = now().addingTimeInterval(result.maxAge)
+            freshUntil = clock.now().addingTimeInterval(result.maxAge)
             fetchSuccesses.increment()
             logger.debug("fetched JWKS", metadata: ["kids": "\(result.keys.keys.sorted())", "max_age": "\(result.maxAge)"])
         } catch {

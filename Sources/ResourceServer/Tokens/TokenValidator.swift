@@ -25,14 +25,14 @@ struct TokenValidator: Sendable {
     let keys: JWKSCache
     let revocations: RevocationFeed
     let cache: ValidatedTokenCache
-    let now: @Sendable () -> Date
+    let clock: Clock
     /// The longest `exp − iat` accepted (GATEHOUSE_ACCESS_TOKEN_TTL), before the leeway.
     let maximumLifetime: Int
     var leeway = 30
 
     /// Throws `TokenRejection` (answer 401) or `RevocationStatusUnavailable` (answer 503).
     func validate(_ token: String) async throws -> VerifiedIdentity {
-        let seconds = Int(now().timeIntervalSince1970)
+        let seconds = clock.seconds
         let cacheKey = ValidatedTokenCache.key(for: token)
         let validated: ValidatedTokenCache.Entry
         if let cached = cache.entry(forKey: cacheKey, now: seconds, leeway: leeway) {

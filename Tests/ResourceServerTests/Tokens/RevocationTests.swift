@@ -43,7 +43,7 @@ struct RevocationTests {
         configuration.port = 1  // nothing listens there
         configuration.queryTimeout = .milliseconds(500)
         let database = try Database(configuration: configuration, logger: ResourceServerHarness.logger)
-        let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, now: { Date() }, leeway: 30,
+        let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, clock: .system, leeway: 30,
                                   accessTokenLifetime: 3600)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
@@ -59,7 +59,7 @@ struct RevocationTests {
         let jti = UUID().uuidString
         try await RevocationFixture.revoke(jti: jti, expiresAt: Date().addingTimeInterval(300))
         try await TestDatabase.withDatabase { (database: Database) async throws in
-            let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, now: { Date() }, leeway: 30,
+            let feed = RevocationFeed(database: database, logger: ResourceServerHarness.logger, clock: .system, leeway: 30,
                                   accessTokenLifetime: 3600)
             #expect(await feed.poll())
             #expect(feed.isFresh)
