@@ -25,7 +25,8 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
     let fetchBudget = OutboundFetchBudget(database: database, limit: configuration.cimdFetchesPerHostPerMinute)
     let resolver = ClientResolver(
         clients: clients, fetcher: fetcher, failures: FailedFetchCache(), budget: fetchBudget,
-        metadataDocumentsEnabled: configuration.clientMetadataDocuments, clock: clock, logger: logger)
+        metadataDocumentsEnabled: configuration.clientMetadataDocuments, clock: clock, logger: logger,
+        grantableScopes: configuration.resources.grantableNames)
     let assertions = ClientAssertionVerifier(
         replays: ClientAssertionReplayStore(database: database),
         jwks: ClientJWKSCache(fetcher: fetcher, budget: fetchBudget, logger: logger),
@@ -67,8 +68,10 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
     let authorize = AuthorizeEndpoint(env: env, flow: flow)
     let login = LoginEndpoint(env: env, flow: flow)
     let consent = ConsentEndpoint(env: env, flow: flow)
+    // Tokens for any of our resources (ProtectedResources.swift): the first is GATEHOUSE_MCP_RESOURCE without a file.
+    let audiences = env.configuration.resources.resources.map(\.identifier.value)
     let accessTokens = AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
-                                           audience: env.configuration.resource.value, clock: env.clock)
+                                           audience: audiences[0], clock: env.clock, otherAudiences: Array(audiences.dropFirst()))
     let revoke = RevocationEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
     let introspect = IntrospectionEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
     let register = RegistrationEndpoint(env: env)

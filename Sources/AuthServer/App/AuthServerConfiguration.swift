@@ -12,6 +12,8 @@ struct AuthServerConfiguration: Sendable {
     var issuerIsHTTPS: Bool
     /// The MCP resource this server issues tokens for (RFC 8707), canonical.
     var resource: ResourceIdentifier
+    /// Every resource this server issues tokens for: the `GATEHOUSE_CONFIG` file's, or `resource`.
+    var resources: ProtectedResourceCatalog
     var database: DatabaseConfiguration
     var keyEncryptionKey: KeyEncryptionKey
     var keyEncryptionKeyWasGenerated: Bool
@@ -37,11 +39,18 @@ struct AuthServerConfiguration: Sendable {
     /// Clients (the operator's resource servers) that may introspect tokens issued to other
     /// clients (RFC 7662 §4); every other client learns only about its own tokens.
     var introspectionClients: Set<String>
+    /// RFC 8693 token exchange: which clients, for which upstreams, for how long.
+    var tokenExchange: TokenExchangeSettings
 
     static let defaultIssuer = "http://localhost:9000"
     static let defaultResource = "http://localhost:8000/mcp"
 
-    init(environment env: Environment) throws {
+    /// The environment, layered over the `GATEHOUSE_CONFIG` file when one is named.
+    init(environment: Environment) throws {
+        self = try GatehouseConfigFile.reading(environment) { env, file in try AuthServerConfiguration(settings: env, file: file) }
+    }
+
+    private init(settings env: Environment, file: GatehouseConfigFile?) throws {
         host = env.string("GATEHOUSE_AUTH_HOST", default: "127.0.0.1")
         port = try env.int("GATEHOUSE_AUTH_PORT", default: 9000, range: 0...65535)
         let issuerText = env.string("GATEHOUSE_ISSUER", default: Self.defaultIssuer)
@@ -58,6 +67,7 @@ struct AuthServerConfiguration: Sendable {
             throw ConfigurationError("GATEHOUSE_MCP_RESOURCE", "\"\(resourceText)\" is not an absolute http(s) URL without fragment")
         }
         self.resource = resource
+        resources = ProtectedResourceCatalog(file: file, mcpResource: resource)
         database = try DatabaseConfiguration(environment: env)
         (keyEncryptionKey, keyEncryptionKeyWasGenerated) = try Self.readKeyEncryptionKey(env)
         signingKeyBits = try env.int("GATEHOUSE_SIGNING_KEY_BITS", default: 2048, range: 2048...4096)
@@ -77,6 +87,7 @@ struct AuthServerConfiguration: Sendable {
         insecureCIMDAllowLoopback = try env.bool("GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK")
         cimdFetchesPerHostPerMinute = try env.int("GATEHOUSE_CIMD_FETCHES_PER_HOST_PER_MINUTE", default: 30, range: 1...10_000)
         introspectionClients = Set(env.list("GATEHOUSE_INTROSPECTION_CLIENTS", default: []))
+        tokenExchange = try TokenExchangeSettings(environment: env, resources: resources)
     }
 
     /// The key-encryption key protects signing keys at rest. Production passes it by value or

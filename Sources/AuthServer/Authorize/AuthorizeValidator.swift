@@ -14,9 +14,11 @@ import Shared
 ///   5. scope           narrowed to known scopes and to the client's  → redirect invalid_scope
 ///                      registered scope; absent = default
 ///   6. resource        RFC 8707, canonical, one we serve          → redirect invalid_target
+///                      (absent: the only one; several resources: required)
 struct AuthorizeValidator: Sendable {
     let clients: ClientResolver
-    let resource: ResourceIdentifier
+    /// The resources `resource` may name (ProtectedResources.swift).
+    let resources: ProtectedResourceCatalog
 
     enum Outcome: Sendable {
         /// Shown on our own page: nothing about the redirect URI can be trusted yet.
@@ -84,7 +86,10 @@ struct AuthorizeValidator: Sendable {
         }
         // 5. scope: unknown tokens are dropped; nothing left (or nothing asked) means the client's default.
         guard case .some(let scopeValue) = single("scope") else { return fail(.invalidRequest("scope is repeated")) }
-        var scope = ScopeSet(scopeValue).narrowed(to: ScopeCatalog.grantableNames)
+        // The resource decides which scopes exist for this request; its own errors come at step 6.
+        let target = resources.target(of: query["resource"] ?? [])
+        let grantable = resources.grantableScopes(for: try? target.get())
+        var scope = ScopeSet(scopeValue).narrowed(to: grantable)
         // A client that registered a `scope` (RFC 7591 §2) may ask for no more than that: the
         // registration is what the operator or the consent screen of the registration vouched for.
         if !client.scope.isEmpty {
@@ -94,17 +99,20 @@ struct AuthorizeValidator: Sendable {
                 return fail(OAuthError(.invalidScope, "the requested scope is outside the scope this client registered"))
             }
         }
-        if scope.isEmpty { scope = client.defaultScope }
+        if scope.isEmpty {
+            // Without a config file this is `client.defaultScope`, as before.
+            scope = client.scope.isEmpty ? ScopeSet(tokens: (try? target.get())?.scopeNames ?? ScopeCatalog.names)
+                                         : client.scope.narrowed(to: grantable)
+            if scope.isEmpty {
+                return fail(OAuthError(.invalidScope, "the scope this client registered has none of this resource's scopes"))
+            }
+        }
         // 6. resource (RFC 8707 §2: "invalid_target … The requested resource is invalid, missing,
-        //    unknown, or malformed."). Absent means the MCP resource we serve.
-        let requestedResources = query["resource"] ?? []
-        for value in requestedResources {
-            guard let canonical = ResourceIdentifier(value) else {
-                return fail(OAuthError(.invalidTarget, "resource must be an absolute URI without a fragment"))
-            }
-            guard canonical == resource else {
-                return fail(OAuthError(.invalidTarget, "this server does not issue tokens for that resource"))
-            }
+        //    unknown, or malformed."). Absent means the one resource we serve (with several: required).
+        let resource: ProtectedResourceCatalog.Resource
+        switch target {
+        case .success(let found): resource = found
+        case .failure(let error): return fail(error)
         }
         // OpenID Connect Core §3.1.2.1 `nonce`, kept with the request and the code for the ID token.
         guard case .some(let nonce) = single("nonce") else { return fail(.invalidRequest("nonce is repeated")) }
@@ -114,7 +122,7 @@ struct AuthorizeValidator: Sendable {
         let prompts = Set((single("prompt") ?? nil)?.split(separator: " ").map(String.init) ?? [])
         let request = AuthorizationRequest(
             clientID: client.clientID, redirectURI: redirect.uri, state: redirect.state, codeChallenge: challenge,
-            scope: scope.description, resource: resource.value,
+            scope: scope.description, resource: resource.identifier.value,
             forceConsent: prompts.contains("consent"), forceLogin: prompts.contains("login"),
             redirectURIWasSent: redirectValue != nil, nonce: nonce)
         return .valid(request, client)

@@ -17,7 +17,10 @@ enum AdminRuntime {
     /// Reads `DATABASE_URL` (and the timeout settings) only, so e.g. `users list` works on a
     /// machine that holds no key-encryption key.
     static func databaseConfiguration() throws -> DatabaseConfiguration {
-        try configuration { try DatabaseConfiguration(environment: Shared.Environment()) }
+        // `database_url` may come from the GATEHOUSE_CONFIG file, as for `serve`.
+        try configuration {
+            try GatehouseConfigFile.reading(Shared.Environment()) { environment, _ in try DatabaseConfiguration(environment: environment) }
+        }
     }
 
     /// Runs `read`, turning a `ConfigurationError` into `error: <message>` and exit code

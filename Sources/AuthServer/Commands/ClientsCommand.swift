@@ -7,7 +7,7 @@ struct ClientsCommand: AsyncParsableCommand {
         commandName: "clients",
         abstract: "Inspect, delete and block OAuth clients.",
         discussion: "Clients register themselves (RFC 7591 dynamic registration) or use a metadata document URL. Needs DATABASE_URL.",
-        subcommands: [List.self, Delete.self, Block.self, Unblock.self, Blocked.self])
+        subcommands: [List.self, Delete.self, Block.self, Unblock.self, Blocked.self, CreateResourceServer.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the registered clients that are not deleted.")

@@ -64,7 +64,8 @@ struct AuthorizationFlow: Sendable {
         // so such a request always shows the (one-click) consent page.
         let identityProven = RedirectURIPolicy.kind(of: pending.request.redirectURI) == .https
         let remembered = try await consents.hasConsent(
-            userID: user.id, clientID: client.clientID, scope: pending.request.scopeSet)
+            userID: user.id, clientID: client.clientID,
+            scope: env.configuration.resources.consentScope(pending.request.scopeSet, resource: pending.request.resource))
         if remembered && identityProven && !pending.request.forceConsent {
             return try await issueCode(pending, user: user, sessionID: sessionID, recordConsent: false, context: context)
         }
@@ -85,7 +86,8 @@ struct AuthorizationFlow: Sendable {
     func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User) -> Response {
         let redirect = URLComponents(string: pending.request.redirectURI)
         let host = redirect?.host.map { h in redirect?.port.map { "\(h):\($0)" } ?? h } ?? (redirect?.scheme ?? "")
-        let scopes = pending.request.scopeSet.tokens.map { ["name": $0, "text": ScopeCatalog.consentText(for: $0)] }
+        let resources = env.configuration.resources
+        let scopes = pending.request.scopeSet.tokens.map { ["name": $0, "text": resources.consentWording(for: $0)] }
         var values: [String: Any] = [
             "title": "Allow access", "clientName": client.name ?? client.clientID, "username": user.username,
             "scopes": scopes, "redirectHost": host, "requestID": pending.id, "csrfToken": pending.csrfToken,
@@ -93,6 +95,11 @@ struct AuthorizationFlow: Sendable {
         // Loopback and private-use redirects deliver the code to an app on this computer.
         if RedirectURIPolicy.kind(of: pending.request.redirectURI) != .https { values["loopbackWarning"] = true }
         if let uri = client.clientURI { values["clientURI"] = uri }
+        // With a config file the page names the resource the token will be for.
+        if resources.isConfigured, let resource = ResourceIdentifier(pending.request.resource).flatMap(resources.resource(for:)) {
+            values["resourceName"] = resource.name
+            values["resourceURL"] = resource.identifier.value
+        }
         if client.registrationKind == "dynamic" { values["dynamicallyRegistered"] = true }
         // MCP 2025-11-25: the client_id URL's host is what the document proved; show it.
         if client.isMetadataDocument, let host = ClientMetadataDocument.verifiedHost(of: client.clientID) {
@@ -112,7 +119,8 @@ struct AuthorizationFlow: Sendable {
         let code: String? = try await env.database.transaction { connection in
             guard try await pendingRequests.consume(id: pending.id, connection: connection) else { return nil }
             if recordConsent {
-                try await ConsentStore.record(userID: user.id, clientID: request.clientID, scope: request.scopeSet,
+                try await ConsentStore.record(userID: user.id, clientID: request.clientID,
+                                              scope: env.configuration.resources.consentScope(request.scopeSet, resource: request.resource),
                                               connection: connection)
                 try await AuditLog.record(.consentGranted, username: user.username, clientID: request.clientID,
                                           remoteAddress: context.peerAddress, detail: ["scope": request.scope],

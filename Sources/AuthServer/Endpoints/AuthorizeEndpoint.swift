@@ -14,7 +14,7 @@ struct AuthorizeEndpoint: Sendable {
         for (name, value) in request.uri.queryParameters {
             query[String(name), default: []].append(String(value))
         }
-        let validator = AuthorizeValidator(clients: env.clientResolver, resource: env.configuration.resource)
+        let validator = AuthorizeValidator(clients: env.clientResolver, resources: env.configuration.resources)
         switch try await validator.validate(query) {
         case .errorPage(let error):
             context.logger.info("authorize refused on our own page", metadata: ["error": "\(error.code)"])

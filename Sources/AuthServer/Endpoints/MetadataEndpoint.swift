@@ -21,7 +21,7 @@ struct MetadataEndpoint: Sendable {
             "introspection_endpoint": env.endpoint("/introspect"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token", TokenExchangeGrant.grantType],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": Client.AuthMethod.allCases.map(\.rawValue),
             "revocation_endpoint_auth_methods_supported": Client.AuthMethod.allCases.map(\.rawValue),
@@ -29,7 +29,8 @@ struct MetadataEndpoint: Sendable {
             "token_endpoint_auth_signing_alg_values_supported": JWSAlgorithm.allCases.map(\.rawValue),
             "revocation_endpoint_auth_signing_alg_values_supported": JWSAlgorithm.allCases.map(\.rawValue),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "scopes_supported": ScopeCatalog.grantableNames,
+            // Every resource's scopes (the config file's), and the OpenID ones; no offline_access (ProtectedResources.swift).
+            "scopes_supported": env.configuration.resources.grantableNames,
             "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],

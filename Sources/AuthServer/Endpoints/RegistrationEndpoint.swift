@@ -41,7 +41,8 @@ struct RegistrationEndpoint: Sendable {
         do { body = try await request.body.collect(upTo: ClientRegistrationRequest.maxBodyBytes) } catch {
             throw OAuthError(.invalidClientMetadata, status: .contentTooLarge, "the registration body is too large")
         }
-        let registration = try ClientRegistrationRequest(json: Array(buffer: body))
+        let registration = try ClientRegistrationRequest(json: Array(buffer: body),
+                                                         grantableScopes: env.configuration.resources.grantableNames)
         let now = env.clock.now()
         // Only the client_secret_* methods use a secret; `private_key_jwt` proves itself with its key.
         let secret = [.none, .privateKeyJWT].contains(registration.authMethod) ? nil : SecureRandom.token()

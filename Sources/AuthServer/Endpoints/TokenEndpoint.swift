@@ -13,7 +13,7 @@ struct TokenEndpoint: Sendable {
     init(env: AuthServerEnvironment) {
         self.env = env
         self.authenticator = ClientAuthenticator(clients: env.clientResolver, assertions: env.clientAssertions)
-        let all: [any Grant] = [AuthorizationCodeGrant(env: env), RefreshTokenGrant(env: env)]
+        let all: [any Grant] = [AuthorizationCodeGrant(env: env), RefreshTokenGrant(env: env), TokenExchangeGrant(env: env)]
         self.grants = Dictionary(uniqueKeysWithValues: all.map { (type(of: $0).grantType, $0) })
     }
 

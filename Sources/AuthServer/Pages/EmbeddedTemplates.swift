@@ -45,6 +45,8 @@ enum EmbeddedTemplates {
 <h1 id="page-title">Allow access?</h1>
 <p class="lead"><strong>{{clientName}}</strong> wants to use your Gatehouse account <strong>{{username}}</strong>.</p>
 <section class="facts" aria-label="Request details">
+  {{#resourceName}}<h2>For</h2>
+  <p class="resource"><strong>{{resourceName}}</strong> <code>{{resourceURL}}</code></p>{{/resourceName}}
   <h2>It will be able to</h2>
   <ul class="scopes">
   {{#scopes}}<li>{{text}} <code>{{name}}</code></li>{{/scopes}}

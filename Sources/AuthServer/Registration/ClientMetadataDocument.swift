@@ -80,7 +80,8 @@ struct ClientMetadataDocument: Sendable {
     /// methods accepted are `none` (the default when absent) and `private_key_jwt` (RFC 7523 §2.2)
     /// with the client's keys in `jwks_uri` or `jwks` (ChatGPT). Every other field is checked
     /// exactly as a dynamic registration is.
-    init(clientID: String, body: [UInt8], now: Date) throws(ClientMetadataDocumentError) {
+    init(clientID: String, body: [UInt8], now: Date,
+         grantableScopes: [String] = ScopeCatalog.grantableNames) throws(ClientMetadataDocumentError) {
         guard body.count <= Self.maxBytes else { throw .init("the document is larger than \(Self.maxBytes) bytes") }
         // The document is kept as jsonb, which refuses the \u0000 escape: refuse it here, as a
         // client error, rather than fail the insert (a 503 for what is the client's fault).
@@ -104,7 +105,7 @@ struct ClientMetadataDocument: Sendable {
         }
         let request: ClientRegistrationRequest
         do {
-            request = try ClientRegistrationRequest(metadata: object, defaultAuthMethod: .none)
+            request = try ClientRegistrationRequest(metadata: object, defaultAuthMethod: .none, grantableScopes: grantableScopes)
         } catch {
             throw .init(error.errorDescription ?? "the document's metadata is invalid")
         }

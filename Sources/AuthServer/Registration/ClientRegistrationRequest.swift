@@ -25,17 +25,19 @@ struct ClientRegistrationRequest {
     }
 
     /// Parses the JSON body. Every violation is the RFC 7591 §3.2.2 error, never a 500.
-    init(json body: [UInt8]) throws(OAuthError) {
+    init(json body: [UInt8], grantableScopes: [String] = ScopeCatalog.grantableNames) throws(OAuthError) {
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)), let object = parsed as? [String: Any] else {
             throw OAuthError(.invalidClientMetadata, "the body must be a JSON object")
         }
         // RFC 7591 §2: "If unspecified or omitted, the default is client_secret_basic".
-        try self.init(metadata: object, defaultAuthMethod: .clientSecretBasic)
+        try self.init(metadata: object, defaultAuthMethod: .clientSecretBasic, grantableScopes: grantableScopes)
     }
 
     /// Validates client metadata already parsed from JSON: a registration body or a fetched
-    /// client ID metadata document.
-    init(metadata object: [String: Any], defaultAuthMethod: Client.AuthMethod) throws(OAuthError) {
+    /// client ID metadata document. `grantableScopes`: every scope of every resource we protect
+    /// (`ProtectedResourceCatalog.grantableNames`).
+    init(metadata object: [String: Any], defaultAuthMethod: Client.AuthMethod,
+         grantableScopes: [String] = ScopeCatalog.grantableNames) throws(OAuthError) {
         func string(_ key: String) throws(OAuthError) -> String? {
             guard let value = object[key], !(value is NSNull) else { return nil }
             guard let text = value as? String else { throw OAuthError(.invalidClientMetadata, "\(key) must be a string") }
@@ -89,7 +91,7 @@ struct ClientRegistrationRequest {
             throw OAuthError(.invalidClientMetadata, "response_types must be [\"code\"]")
         }
         // Unknown scopes are narrowed away, not fatal: Claude registers `scope: "mcp"`.
-        scope = ScopeSet(try string("scope")).narrowed(to: ScopeCatalog.grantableNames)
+        scope = ScopeSet(try string("scope")).narrowed(to: grantableScopes)
         name = try string("client_name")
         if let uri = try string("client_uri") {
             guard let parts = URLComponents(string: uri), ["https", "http"].contains(parts.scheme?.lowercased() ?? "") else {

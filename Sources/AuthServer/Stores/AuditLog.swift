@@ -25,6 +25,8 @@ struct AuditEvent: Sendable, Equatable {
         case userEnabled = "user_enabled"
         case passwordChanged = "password_changed"
         case userUpdated = "user_updated"
+        case tokenExchanged = "token_exchanged"
+        case tokenExchangeRefused = "token_exchange_refused"
     }
 
     enum Outcome: String, Sendable {

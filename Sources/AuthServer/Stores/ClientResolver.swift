@@ -33,6 +33,8 @@ struct ClientResolver: Sendable {
     let metadataDocumentsEnabled: Bool
     let clock: Clock
     let logger: Logger
+    /// Every scope of every resource we protect: what a document's `scope` is narrowed to.
+    var grantableScopes: [String] = ScopeCatalog.grantableNames
 
     /// The client, or nil when there is none. A metadata document that cannot be fetched or is
     /// invalid throws `OAuthError` invalid_client (401), saying why: the authorize endpoint shows
@@ -60,7 +62,8 @@ struct ClientResolver: Sendable {
             _ = try ClientMetadataDocument.validateURL(clientID, allowLoopbackHTTP: fetcher.allowLoopback)
             try await reserveFetch(clientID, now: now)
             let fetched = try await fetcher.fetch(clientID)
-            document = try ClientMetadataDocument(clientID: clientID, body: fetched.body, now: now)
+            document = try ClientMetadataDocument(clientID: clientID, body: fetched.body, now: now,
+                                                  grantableScopes: grantableScopes)
             lifetime = Self.lifetime(maxAge: fetched.maxAge)
         } catch {
             if error.transient, let cached, now.timeIntervalSince(cached.fetchedAt) < Self.staleFallback {

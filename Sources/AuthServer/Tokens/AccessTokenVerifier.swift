@@ -13,6 +13,9 @@ struct AccessTokenVerifier: Sendable {
     let issuer: String
     let audience: String
     let clock: Clock
+    /// With a config file: the identifiers of the other resources we issue tokens for, accepted
+    /// in `aud` like `audience` (a token for any of our resources is ours).
+    var otherAudiences: [String] = []
 
     /// The claims of a token signed by one of our published keys, expired or revoked or not:
     /// what revocation needs (RFC 7009 §2.2: an invalid token is answered 200 all the same).
@@ -35,7 +38,9 @@ struct AccessTokenVerifier: Sendable {
     func verify(_ token: String, where accept: (AccessTokenClaims) -> Bool = { _ in true })
         async throws -> AccessTokenClaims? {
         guard let claims = try await signedClaims(token, where: accept),
-              (try? claims.validate(issuer: issuer, audience: audience, now: clock.seconds, leeway: 0)) != nil,
+              ([audience] + otherAudiences).contains(where: { audience in
+                  (try? claims.validate(issuer: issuer, audience: audience, now: clock.seconds, leeway: 0)) != nil
+              }),
               !claims.sub.isEmpty, !claims.jti.isEmpty
         else { return nil }
         guard try await !TokenRevocation.isRevoked(jti: claims.jti, database: database) else { return nil }

@@ -12,6 +12,8 @@ struct TokenResponse: Codable, Sendable, Equatable {
     var scope: String
     /// OpenID Connect Core §3.1.3.3, when `openid` was granted.
     var id_token: String? = nil
+    /// RFC 8693 §2.2.1, token exchange only.
+    var issued_token_type: String? = nil
 }
 
 /// Mints RFC 9068 access tokens and opaque refresh tokens. Minting touches no database: each grant

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Shared
 
 /// Builds the whole resource server: the one function both `serve` and the tests call, so what the
@@ -21,31 +22,52 @@ func buildResourceServer(
                               accessTokenLifetime: configuration.accessTokenLifetime)
     let keys = JWKSCache(fetcher: JWKSFetcher(issuer: configuration.issuer, httpClient: httpClient),
                          jwksURI: configuration.jwksURI, logger: logger, clock: clock)
-    let validator = TokenValidator(issuer: configuration.issuer, audience: configuration.resource.value, keys: keys,
-                                   revocations: feed, cache: ValidatedTokenCache(), clock: clock,
-                                   maximumLifetime: configuration.accessTokenLifetime, leeway: leeway)
-    let tools = ToolCatalog.standard(notes: NoteStore(database: database))
-    let endpoint = MCPEndpoint(
-        authentication: authentication(configuration, validator: validator, logger: logger),
-        challenge: BearerChallenge(resourceMetadataURL: configuration.resourceMetadataURL, supportedScopes: ScopeCatalog.names),
-        server: MCPSessionlessServer(name: "gatehouse-notes", title: configuration.resourceName, version: "1.0.0",
-                                     tools: tools),
-        tools: tools)
-    let metadata = ProtectedResourceMetadataEndpoint(resource: configuration.resource.value,
-                                             authorizationServers: [configuration.issuer],
-                                             scopesSupported: ScopeCatalog.names,
-                                             resourceName: configuration.resourceName)
-
     let router = Router()
     router.middlewares.add(MetricsMiddleware())
     if configuration.isBoundToLoopback {
         router.middlewares.add(LoopbackHostMiddleware(resourceHost: configuration.resourceHost))
     }
-    router.middlewares.add(CORSMiddleware(publicPaths: Set(ProtectedResourceMetadataEndpoint.paths(mcpPath: configuration.mcpPath))))
-    metadata.addRoutes(to: router, mcpPath: configuration.mcpPath)
+    let catalog = configuration.resources
+    // The root metadata document stays where it was for the one resource of a deployment without
+    // a config file; with several resources each has only its own path-aware document.
+    let servesRootMetadata = catalog.resources.count == 1
+    let metadataPaths = catalog.resources.flatMap {
+        ProtectedResourceMetadataEndpoint.paths(mcpPath: $0.path, includeRoot: servesRootMetadata)
+    }
+    router.middlewares.add(CORSMiddleware(publicPaths: Set(metadataPaths)))
     // The Origin check belongs to the MCP routes, so it runs for every path spelling they match.
-    endpoint.addRoutes(to: router.group().add(middleware: MCPOriginMiddleware(allowedOrigins: configuration.allowedOrigins)),
-                       path: configuration.mcpPath)
+    let mcpRoutes = router.group().add(middleware: MCPOriginMiddleware(allowedOrigins: configuration.allowedOrigins))
+    let upstreams = GatewayUpstreams(dependencies: .init(configuration: configuration, database: database, logger: logger,
+                                                         clock: clock, httpClient: httpClient))
+    var upstreamServices: [any Service] = []
+    for resource in catalog.resources {
+        // One validator per resource: a token is accepted only where its `aud` names this resource,
+        // and the validated-token cache is per audience, so a hit for one resource never serves another.
+        let validator = TokenValidator(issuer: configuration.issuer, audience: resource.identifier.value, keys: keys,
+                                       revocations: feed, cache: ValidatedTokenCache(), clock: clock,
+                                       maximumLifetime: configuration.accessTokenLifetime, leeway: leeway)
+        let metadataURL = configuration.resourceOrigin + ProtectedResourceMetadataEndpoint.wellKnownPrefix
+            + (resource.path == "/" ? "" : resource.path)
+        let challenge = BearerChallenge(resourceMetadataURL: metadataURL, supportedScopes: resource.scopeNames)
+        let authentication = authentication(configuration, scopes: resource.scopeNames, validator: validator, logger: logger)
+        ProtectedResourceMetadataEndpoint(resource: resource.identifier.value, authorizationServers: [configuration.issuer],
+                                          scopesSupported: resource.scopeNames, resourceName: resource.name)
+            .addRoutes(to: router, mcpPath: resource.path, includeRoot: servesRootMetadata)
+        switch resource.configuration.upstream {
+        case .builtin(.notes):
+            let tools = ToolCatalog.standard(notes: NoteStore(database: database))
+            MCPEndpoint(
+                authentication: authentication, challenge: challenge,
+                server: MCPSessionlessServer(name: "gatehouse-notes", title: resource.name, version: "1.0.0", tools: tools),
+                tools: tools)
+                .addRoutes(to: mcpRoutes, path: resource.path)
+        case .http, .stdio:
+            let built = try upstreams.make(for: resource)
+            upstreamServices += built.services
+            GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge, upstream: built.upstream)
+                .addRoutes(to: mcpRoutes, path: resource.path)
+        }
+    }
     router.addHealthRoutes {
         async let databaseReachable = database.isReachable()
         async let keysAvailable = keys.isLoadedOrFetchable()
@@ -56,7 +78,7 @@ func buildResourceServer(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "gatehouse-resource-server"),
-        services: [database.client, feed],
+        services: [database.client, feed] + upstreamServices,
         onServerRunning: onServerRunning,
         logger: logger)
     application.beforeServerStarts {
@@ -69,7 +91,7 @@ func buildResourceServer(
     return application
 }
 
-private func authentication(_ configuration: ResourceServerConfiguration, validator: TokenValidator,
+private func authentication(_ configuration: ResourceServerConfiguration, scopes: [String], validator: TokenValidator,
                             logger: Logger) -> MCPEndpoint.Authentication {
     guard configuration.insecureDisableAuth else { return .bearer(validator) }
     logger.critical("""
@@ -77,5 +99,5 @@ private func authentication(_ configuration: ResourceServerConfiguration, valida
         "benchmark" with all scopes. Use this for benchmarks only, never where anyone else can connect.
         """)
     return .disabled(VerifiedIdentity(subject: "benchmark", clientID: "benchmark",
-                                      scopes: ScopeSet(tokens: ScopeCatalog.names), tokenID: "benchmark"))
+                                      scopes: ScopeSet(tokens: scopes), tokenID: "benchmark"))
 }

@@ -25,13 +25,25 @@ struct ResourceServerConfiguration: Sendable {
     var database: DatabaseConfiguration
     /// Benchmarks only: every `/mcp` request runs as a fixed identity without a token.
     var insecureDisableAuth: Bool
+    /// The protected resources served: the `GATEHOUSE_CONFIG` file's, or the built-in notes at `resource`.
+    var resources: ProtectedResourceCatalog
+    /// `GATEHOUSE_RS_CLIENT_ID` + `GATEHOUSE_RS_CLIENT_SECRET_FILE`: the ResourceServer's own client at the
+    /// AuthServer, for RFC 8693 token exchange (`identity.token`); nil when neither is set.
+    var exchangeCredentials: TokenExchangeClient.Credentials?
 
     static let defaultResource = "http://localhost:8000/mcp"
     static let defaultIssuer = "http://localhost:9000"
     static let defaultAllowedOrigins = ["http://localhost:6274"]
     static let defaultAccessTokenLifetime = 3600
 
+    /// The environment, layered over the `GATEHOUSE_CONFIG` file when one is named.
     init(environment: Environment) throws {
+        self = try GatehouseConfigFile.reading(environment) { environment, file in
+            try ResourceServerConfiguration(settings: environment, file: file)
+        }
+    }
+
+    private init(settings environment: Environment, file: GatehouseConfigFile?) throws {
         host = environment.string("GATEHOUSE_RS_HOST", default: "127.0.0.1")
         port = try environment.int("GATEHOUSE_RS_PORT", default: 8000, range: 0...65535)
         resource = try Self.resource(environment.string("GATEHOUSE_MCP_RESOURCE", default: Self.defaultResource))
@@ -48,6 +60,8 @@ struct ResourceServerConfiguration: Sendable {
         logFormat = try environment.logFormat()
         database = try DatabaseConfiguration(environment: environment)
         insecureDisableAuth = try environment.bool("GATEHOUSE_INSECURE_DISABLE_AUTH", default: false)
+        resources = ProtectedResourceCatalog(file: file, mcpResource: resource, defaultName: resourceName)
+        exchangeCredentials = try TokenExchangeClient.Credentials.fromEnvironment(environment)
     }
 
     /// MCP (Canonical Server URI): "Implementations SHOULD consistently use the canonical URI form".

@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("starting resource server", metadata: [
             "resource": "\(configuration.resource)", "issuer": "\(configuration.issuer)",
             "address": "\(configuration.host):\(configuration.port)",
+            "resources": "\(configuration.resources.resources.map(\.identifier.value).joined(separator: " "))",
         ])
         let application = try await buildResourceServer(configuration: configuration, logger: logger)
         // SIGTERM/SIGINT: graceful shutdown of the server, the revocation feed and the database pool.

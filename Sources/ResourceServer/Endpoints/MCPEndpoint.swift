@@ -101,26 +101,7 @@ struct MCPEndpoint: Sendable {
 
     /// The token decides who the caller is; failures become RFC 6750 challenges.
     private func authenticate(_ request: Request, logger: Logger) async throws -> VerifiedIdentity {
-        switch authentication {
-        case .disabled(let identity):
-            return identity
-        case .bearer(let validator):
-            do {
-                let token = try BearerToken.extract(from: request).get()
-                return try await validator.validate(token)
-            } catch let rejection as TokenRejection {
-                Counter(label: "gatehouse_rs_token_rejections_total", dimensions: [("reason", rejection.metricLabel)]).increment()
-                if rejection != .missing {
-                    logger.info("access token refused", metadata: ["reason": "\(rejection.metricLabel)"])
-                }
-                throw challenge.unauthorized(rejection)
-            } catch let error as RevocationStatusUnavailable {
-                logger.error("cannot check token revocation; refusing the request", metadata: ["error": "\(error)"])
-                var unavailable = OAuthError.temporarilyUnavailable(debug: error.description)
-                unavailable.headers[.retryAfter] = "1"
-                throw unavailable
-            }
-        }
+        try await authentication.identify(request, challenge: challenge, logger: logger)
     }
 
     /// The headers the SDK's validators would accept for a JSON POST.

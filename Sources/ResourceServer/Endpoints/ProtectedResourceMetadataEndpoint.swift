@@ -33,14 +33,15 @@ struct ProtectedResourceMetadataEndpoint: Sendable {
     }
 
     /// The path-aware URL (`/.well-known/oauth-protected-resource/mcp`) and the root one: clients probe
-    /// both (MCP 2025-11-25, Protected Resource Metadata Discovery).
-    static func paths(mcpPath: String) -> [String] {
-        mcpPath == "/" ? [wellKnownPrefix] : [wellKnownPrefix + mcpPath, wellKnownPrefix]
+    /// both (MCP 2025-11-25, Protected Resource Metadata Discovery). With several resources (the
+    /// config file) the root one is left out: it could describe only one of them.
+    static func paths(mcpPath: String, includeRoot: Bool = true) -> [String] {
+        mcpPath == "/" ? [wellKnownPrefix] : [wellKnownPrefix + mcpPath] + (includeRoot ? [wellKnownPrefix] : [])
     }
 
-    func addRoutes(to router: Router<some RequestContext>, mcpPath: String) {
+    func addRoutes(to router: Router<some RequestContext>, mcpPath: String, includeRoot: Bool = true) {
         let body = json()
-        for path in Self.paths(mcpPath: mcpPath) {
+        for path in Self.paths(mcpPath: mcpPath, includeRoot: includeRoot) {
             router.get(RouterPath(path)) { _, _ in
                 Response(status: .ok,
                          headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],

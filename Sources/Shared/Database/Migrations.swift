@@ -18,7 +18,7 @@ public struct Migration: Sendable {
 
 public enum Migrations {
     public static let all: [Migration] = [initialSchema, clientMetadataDocuments, clientAuthentication, openIDConnect,
-                                           revokedSigningKeys, loginAttempts]
+                                           revokedSigningKeys, loginAttempts, gatewaySessionKeys]
 
     static let initialSchema = Migration(version: 1, name: "initial schema", statements: [
         """
@@ -239,6 +239,20 @@ public enum Migrations {
         "ALTER TABLE token_families ADD COLUMN auth_time timestamptz",
         "CREATE INDEX authorization_codes_user ON authorization_codes (user_id)",
         "CREATE INDEX token_families_user ON token_families (user_id)",
+    ])
+
+    /// The key every ResourceServer replica MACs gateway `Mcp-Session-Id`s with (issue 11): the
+    /// session id a client holds is the upstream's id plus an HMAC over (resource, subject, upstream
+    /// id), so any replica can check that the caller is the user who created the session without
+    /// sticky sessions or a session table. One row, created by the first replica to start.
+    static let gatewaySessionKeys = Migration(version: 8, name: "gateway session keys", statements: [
+        """
+        CREATE TABLE gateway_session_keys (
+            id smallint PRIMARY KEY CHECK (id = 1),
+            key bytea NOT NULL CHECK (octet_length(key) = 32),
+            created_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
     ])
 
     /// Signing keys retired at once after a compromise (`AuthServer keys retire --immediately`).

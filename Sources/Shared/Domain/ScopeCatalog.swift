@@ -11,6 +11,11 @@ public enum ScopeCatalog {
         public let name: String
         /// Plain words for the consent page.
         public let consentText: String
+
+        public init(name: String, consentText: String) {
+            self.name = name
+            self.consentText = consentText
+        }
     }
 
     public static let notesRead = "notes:read"

@@ -39,7 +39,7 @@ import Testing
             #expect(json["revocation_endpoint"] as? String == base + "/revoke")
             #expect(json["introspection_endpoint"] as? String == base + "/introspect")
             #expect(json["response_types_supported"] as? [String] == ["code"])
-            #expect(json["grant_types_supported"] as? [String] == ["authorization_code", "refresh_token"])
+            #expect(json["grant_types_supported"] as? [String] == ["authorization_code", "refresh_token", TokenExchangeGrant.grantType])
             // OAuth 2.1 §4.1.1: plain is not offered.
             #expect(json["code_challenge_methods_supported"] as? [String] == ["S256"])
             let methods = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
