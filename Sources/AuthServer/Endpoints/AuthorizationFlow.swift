@@ -5,11 +5,18 @@ import Shared
 /// The steps after a valid authorization request: sign in, consent, code. Shared by the
 /// authorize, login and consent endpoints so each decides the next page the same way.
 struct AuthorizationFlow: Sendable {
-    let env: AuthServerEnvironment
+    let clients: ClientResolver
     let pages: PageRenderer
     let pendingRequests: PendingRequestStore
     let sessions: SessionStore
     let consents: ConsentStore
+    /// Completing a request writes to three stores; `issueCode` does it in one transaction.
+    let database: Database
+    let clock: Clock
+    let issuer: String
+    let codeLifetime: TimeInterval
+    /// The issuer is https: cookies are `Secure` and `__Host-` prefixed.
+    let https: Bool
 
     enum ClientLookup {
         case found(Client)
@@ -21,7 +28,7 @@ struct AuthorizationFlow: Sendable {
     /// deleted, or its metadata document may have gone stale and turned invalid.
     func client(of pending: PendingRequestStore.Pending) async throws -> ClientLookup {
         do {
-            guard let client = try await env.clientResolver.find(pending.request.clientID) else {
+            guard let client = try await clients.find(pending.request.clientID) else {
                 return .refused(pages.errorPage(ErrorPageContent(code: "invalid_client", message: "The application is no longer registered.")))
             }
             return .found(client)
@@ -51,7 +58,7 @@ struct AuthorizationFlow: Sendable {
     /// Shows login when there is no session, consent when it is needed, else issues the code.
     func continueFlow(_ pending: PendingRequestStore.Pending, client: Client, sessionID: String?,
                       context: AuthRequestContext) async throws -> Response {
-        let now = env.clock.now()
+        let now = clock.now()
         guard let user = try await sessions.user(sessionID: sessionID, now: now) else {
             return loginPage(pending, client: client, username: nil, error: nil)
         }
@@ -106,10 +113,10 @@ struct AuthorizationFlow: Sendable {
     func issueCode(_ pending: PendingRequestStore.Pending, user: User, sessionID: String?, recordConsent: Bool,
                    context: AuthRequestContext) async throws -> Response {
         let request = pending.request
-        let now = env.clock.now()
-        let lifetime = TimeInterval(env.configuration.authorizationCodeLifetime)
+        let now = clock.now()
+        let lifetime = codeLifetime
         let pendingRequests = self.pendingRequests
-        let code: String? = try await env.database.transaction { connection in
+        let code: String? = try await database.transaction { connection in
             guard try await pendingRequests.consume(id: pending.id, connection: connection) else { return nil }
             if recordConsent {
                 try await ConsentStore.record(userID: user.id, clientID: request.clientID, scope: request.scopeSet,
@@ -124,7 +131,15 @@ struct AuthorizationFlow: Sendable {
         guard let code else {
             return pages.errorPage(ErrorPageContent(code: "invalid_request", message: "This sign-in request was already completed."))
         }
-        return Self.redirect(to: request.redirect.success(code: code, issuer: env.issuer))
+        return Self.redirect(to: request.redirect.success(code: code, issuer: issuer))
+    }
+
+    /// A request the person turned down: gone, so its form cannot be posted again.
+    func discard(_ pending: PendingRequestStore.Pending) async throws {
+        let pendingRequests = self.pendingRequests
+        _ = try await database.transaction { connection in
+            try await pendingRequests.consume(id: pending.id, connection: connection)
+        }
     }
 
     /// 303 so that a POSTed form turns into a GET at the client's redirect URI.
@@ -146,7 +161,7 @@ struct AuthorizationFlow: Sendable {
     }
 
     func cookie(_ kind: BrowserCookie, value: String, maxAge: Int) -> Cookie {
-        Self.cookie(kind, value: value, maxAge: maxAge, https: env.configuration.issuerIsHTTPS)
+        Self.cookie(kind, value: value, maxAge: maxAge, https: https)
     }
 
     static func cookie(_ kind: BrowserCookie, value: String, maxAge: Int, https: Bool) -> Cookie {
@@ -156,6 +171,6 @@ struct AuthorizationFlow: Sendable {
 
     /// The value of one of our cookies in `request`, under the name this deployment uses.
     func cookieValue(_ kind: BrowserCookie, in request: Request) -> String? {
-        request.cookies[kind.name(https: env.configuration.issuerIsHTTPS)]?.value
+        request.cookies[kind.name(https: https)]?.value
     }
 }
