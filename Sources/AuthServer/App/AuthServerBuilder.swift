@@ -55,56 +55,56 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
     return BuiltAuthServer(application: application, environment: env)
 }
 
+/// Wires every endpoint with the collaborators it names, once.
 private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequestContext> {
-    let router = Router(context: AuthRequestContext.self)
-    let metadata = try MetadataEndpoint(env: env)
-    let pages = try PageRenderer(issuer: env.issuer)
-    let flow = AuthorizationFlow(
-        env: env, pages: pages, pendingRequests: PendingRequestStore(database: env.database),
-        sessions: SessionStore(database: env.database, lifetime: TimeInterval(env.configuration.loginSessionLifetime)),
-        consents: ConsentStore(database: env.database))
+    let configuration = env.configuration
+    let families = TokenFamilyStore(database: env.database)
     let authenticator = ClientAuthenticator(clients: env.clientResolver, assertions: env.clientAssertions)
-    let token = TokenEndpoint(env: env)
-    let authorize = AuthorizeEndpoint(env: env, flow: flow)
-    let login = LoginEndpoint(env: env, flow: flow)
-    let consent = ConsentEndpoint(env: env, flow: flow)
-    // Tokens for any of our resources (ProtectedResources.swift): the first is GATEHOUSE_MCP_RESOURCE without a file.
-    let audiences = env.configuration.resources.resources.map(\.identifier.value)
+    // One check of our own access tokens, for every endpoint that is handed one: a token for any
+    // of our resources (ProtectedResources.swift; the first is GATEHOUSE_MCP_RESOURCE without a file).
+    let audiences = configuration.resources.resources.map(\.identifier.value)
     let accessTokens = AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
                                            audience: audiences[0], clock: env.clock, otherAudiences: Array(audiences.dropFirst()))
-    let revoke = RevocationEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
-    let introspect = IntrospectionEndpoint(env: env, authenticator: authenticator, verifier: accessTokens)
-    let register = RegistrationEndpoint(env: env)
-    let jwks = JWKSEndpoint(keys: env.keys)
-    let userInfo = UserInfoEndpoint(verifier: accessTokens, users: env.users)
+    let flow = AuthorizationFlow(
+        clients: env.clientResolver, pages: try PageRenderer(issuer: env.issuer),
+        pendingRequests: PendingRequestStore(database: env.database),
+        sessions: SessionStore(database: env.database, lifetime: TimeInterval(configuration.loginSessionLifetime)),
+        consents: ConsentStore(database: env.database), database: env.database, clock: env.clock, issuer: env.issuer,
+        codeLifetime: TimeInterval(configuration.authorizationCodeLifetime), https: configuration.issuerIsHTTPS,
+        resources: configuration.resources)
+    let metadata = try MetadataEndpoint(issuer: env.issuer, clientMetadataDocuments: configuration.clientMetadataDocuments,
+                                        scopesSupported: configuration.resources.grantableNames)
+    let endpoints: [any AuthServerEndpoint] = [
+        metadata,
+        JWKSEndpoint(keys: env.keys),
+        RegistrationEndpoint(clients: env.clients, audit: env.audit, metrics: env.metrics, clock: env.clock,
+                             grantableScopes: configuration.resources.grantableNames),
+        AuthorizeEndpoint(validator: AuthorizeValidator(clients: env.clientResolver, resources: configuration.resources),
+                          flow: flow),
+        LoginEndpoint(flow: flow, users: env.users, throttle: env.throttle, audit: env.audit, metrics: env.metrics,
+                      sessionLifetime: configuration.loginSessionLifetime,
+                      trustForwardedFor: configuration.trustForwardedFor),
+        ConsentEndpoint(flow: flow, audit: env.audit),
+        TokenEndpoint(authenticator: authenticator, grants: [
+            AuthorizationCodeGrant(families: families, tokens: env.tokens, metrics: env.metrics, clock: env.clock),
+            RefreshTokenGrant(families: families, tokens: env.tokens, metrics: env.metrics, clock: env.clock,
+                              grace: TimeInterval(configuration.refreshReplayGraceSeconds)),
+            TokenExchangeGrant(settings: configuration.tokenExchange, exchanged: ExchangedTokenStore(database: env.database),
+                               accessTokens: accessTokens, tokens: env.tokens, audit: env.audit, metrics: env.metrics,
+                               clock: env.clock),
+        ]),
+        RevocationEndpoint(authenticator: authenticator, verifier: accessTokens, families: families),
+        IntrospectionEndpoint(authenticator: authenticator, verifier: accessTokens, families: families,
+                              introspectionClients: configuration.introspectionClients, issuer: env.issuer, clock: env.clock),
+        UserInfoEndpoint(verifier: accessTokens, users: env.users),
+    ]
 
-    // Path-inserted (RFC 8414 §3.1) and path-appended (OIDC) variants for an issuer with a path.
-    let issuerPath = URLComponents(string: env.issuer)?.path ?? ""
-    var metadataPaths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
-    if !issuerPath.isEmpty {
-        metadataPaths += ["/.well-known/oauth-authorization-server\(issuerPath)", "/.well-known/openid-configuration\(issuerPath)",
-                          "\(issuerPath)/.well-known/openid-configuration"]
-    }
-    let corsPaths = Set(metadataPaths + ["/jwks.json", "/register", "/token", "/revoke", "/userinfo"])
-
+    let router = Router(context: AuthRequestContext.self)
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    router.add(middleware: CORSPolicy(paths: corsPaths))
+    router.add(middleware: CORSPolicy(paths: Set(metadata.paths + ["/jwks.json", "/register", "/token", "/revoke", "/userinfo"])))
     router.add(middleware: ErrorMappingMiddleware())
-
-    for path in metadataPaths {
-        router.get(RouterPath(path)) { request, context in metadata.handle(request, context: context) }
-    }
-    router.get("/jwks.json") { request, context in try await jwks.handle(request, context: context) }
-    router.post("/register") { request, context in try await register.handle(request, context: context) }
-    router.get("/authorize") { request, context in try await authorize.handle(request, context: context) }
-    router.post("/login") { request, context in try await login.handle(request, context: context) }
-    router.post("/consent") { request, context in try await consent.handle(request, context: context) }
-    router.post("/token") { request, context in try await token.handle(request, context: context) }
-    router.post("/revoke") { request, context in try await revoke.handle(request, context: context) }
-    router.post("/introspect") { request, context in try await introspect.handle(request, context: context) }
-    router.get("/userinfo") { request, context in try await userInfo.handle(request, context: context) }
-    router.post("/userinfo") { request, context in try await userInfo.handle(request, context: context) }
+    for endpoint in endpoints { endpoint.addRoutes(to: router) }
     router.get("/assets/gatehouse.css") { _, _ in PageRenderer.stylesheet() }
     router.get("/") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"],

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Shared
 
-/// Everything the endpoints share, built once by `buildAuthServer`.
+/// The collaborators `buildAuthServer` creates once and hands, each by name, to the endpoints
+/// that use them (no endpoint or grant takes this whole value); tests read stores from it.
 struct AuthServerEnvironment: Sendable {
     let configuration: AuthServerConfiguration
     let database: Database

@@ -5,11 +5,20 @@ import Shared
 /// The steps after a valid authorization request: sign in, consent, code. Shared by the
 /// authorize, login and consent endpoints so each decides the next page the same way.
 struct AuthorizationFlow: Sendable {
-    let env: AuthServerEnvironment
+    let clients: ClientResolver
     let pages: PageRenderer
     let pendingRequests: PendingRequestStore
     let sessions: SessionStore
     let consents: ConsentStore
+    /// Completing a request writes to three stores; `issueCode` does it in one transaction.
+    let database: Database
+    let clock: Clock
+    let issuer: String
+    let codeLifetime: TimeInterval
+    /// The issuer is https: cookies are `Secure` and `__Host-` prefixed.
+    let https: Bool
+    /// The protected resources: their names and scope texts for the consent page, and consent per resource.
+    let resources: ProtectedResourceCatalog
 
     enum ClientLookup {
         case found(Client)
@@ -21,7 +30,7 @@ struct AuthorizationFlow: Sendable {
     /// deleted, or its metadata document may have gone stale and turned invalid.
     func client(of pending: PendingRequestStore.Pending) async throws -> ClientLookup {
         do {
-            guard let client = try await env.clientResolver.find(pending.request.clientID) else {
+            guard let client = try await clients.find(pending.request.clientID) else {
                 return .refused(pages.errorPage(ErrorPageContent(code: "invalid_client", message: "The application is no longer registered.")))
             }
             return .found(client)
@@ -51,7 +60,7 @@ struct AuthorizationFlow: Sendable {
     /// Shows login when there is no session, consent when it is needed, else issues the code.
     func continueFlow(_ pending: PendingRequestStore.Pending, client: Client, sessionID: String?,
                       context: AuthRequestContext) async throws -> Response {
-        let now = env.clock.now()
+        let now = clock.now()
         guard let user = try await sessions.user(sessionID: sessionID, now: now) else {
             return loginPage(pending, client: client, username: nil, error: nil)
         }
@@ -65,7 +74,7 @@ struct AuthorizationFlow: Sendable {
         let identityProven = RedirectURIPolicy.kind(of: pending.request.redirectURI) == .https
         let remembered = try await consents.hasConsent(
             userID: user.id, clientID: client.clientID,
-            scope: env.configuration.resources.consentScope(pending.request.scopeSet, resource: pending.request.resource))
+            scope: resources.consentScope(pending.request.scopeSet, resource: pending.request.resource))
         if remembered && identityProven && !pending.request.forceConsent {
             return try await issueCode(pending, user: user, sessionID: sessionID, recordConsent: false, context: context)
         }
@@ -86,7 +95,6 @@ struct AuthorizationFlow: Sendable {
     func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User) -> Response {
         let redirect = URLComponents(string: pending.request.redirectURI)
         let host = redirect?.host.map { h in redirect?.port.map { "\(h):\($0)" } ?? h } ?? (redirect?.scheme ?? "")
-        let resources = env.configuration.resources
         let scopes = pending.request.scopeSet.tokens.map { ["name": $0, "text": resources.consentWording(for: $0)] }
         var values: [String: Any] = [
             "title": "Allow access", "clientName": client.name ?? client.clientID, "username": user.username,
@@ -113,14 +121,14 @@ struct AuthorizationFlow: Sendable {
     func issueCode(_ pending: PendingRequestStore.Pending, user: User, sessionID: String?, recordConsent: Bool,
                    context: AuthRequestContext) async throws -> Response {
         let request = pending.request
-        let now = env.clock.now()
-        let lifetime = TimeInterval(env.configuration.authorizationCodeLifetime)
+        let now = clock.now()
+        let lifetime = codeLifetime
         let pendingRequests = self.pendingRequests
-        let code: String? = try await env.database.transaction { connection in
+        let code: String? = try await database.transaction { connection in
             guard try await pendingRequests.consume(id: pending.id, connection: connection) else { return nil }
             if recordConsent {
                 try await ConsentStore.record(userID: user.id, clientID: request.clientID,
-                                              scope: env.configuration.resources.consentScope(request.scopeSet, resource: request.resource),
+                                              scope: resources.consentScope(request.scopeSet, resource: request.resource),
                                               connection: connection)
                 try await AuditLog.record(.consentGranted, username: user.username, clientID: request.clientID,
                                           remoteAddress: context.peerAddress, detail: ["scope": request.scope],
@@ -132,7 +140,15 @@ struct AuthorizationFlow: Sendable {
         guard let code else {
             return pages.errorPage(ErrorPageContent(code: "invalid_request", message: "This sign-in request was already completed."))
         }
-        return Self.redirect(to: request.redirect.success(code: code, issuer: env.issuer))
+        return Self.redirect(to: request.redirect.success(code: code, issuer: issuer))
+    }
+
+    /// A request the person turned down: gone, so its form cannot be posted again.
+    func discard(_ pending: PendingRequestStore.Pending) async throws {
+        let pendingRequests = self.pendingRequests
+        _ = try await database.transaction { connection in
+            try await pendingRequests.consume(id: pending.id, connection: connection)
+        }
     }
 
     /// 303 so that a POSTed form turns into a GET at the client's redirect URI.
@@ -154,7 +170,7 @@ struct AuthorizationFlow: Sendable {
     }
 
     func cookie(_ kind: BrowserCookie, value: String, maxAge: Int) -> Cookie {
-        Self.cookie(kind, value: value, maxAge: maxAge, https: env.configuration.issuerIsHTTPS)
+        Self.cookie(kind, value: value, maxAge: maxAge, https: https)
     }
 
     static func cookie(_ kind: BrowserCookie, value: String, maxAge: Int, https: Bool) -> Cookie {
@@ -164,6 +180,6 @@ struct AuthorizationFlow: Sendable {
 
     /// The value of one of our cookies in `request`, under the name this deployment uses.
     func cookieValue(_ kind: BrowserCookie, in request: Request) -> String? {
-        request.cookies[kind.name(https: env.configuration.issuerIsHTTPS)]?.value
+        request.cookies[kind.name(https: https)]?.value
     }
 }

@@ -5,16 +5,19 @@ import Shared
 /// `GET /authorize` (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1): validates the request in the order
 /// `AuthorizeValidator` lists, parks it while the person signs in and consents, and — when they
 /// already have a session and a remembered consent — answers with the code straight away.
-struct AuthorizeEndpoint: Sendable {
-    let env: AuthServerEnvironment
+struct AuthorizeEndpoint: AuthServerEndpoint {
+    let validator: AuthorizeValidator
     let flow: AuthorizationFlow
+
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.get("/authorize") { request, context in try await self.handle(request, context: context) }
+    }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
         var query: [String: [String]] = [:]
         for (name, value) in request.uri.queryParameters {
             query[String(name), default: []].append(String(value))
         }
-        let validator = AuthorizeValidator(clients: env.clientResolver, resources: env.configuration.resources)
         switch try await validator.validate(query) {
         case .errorPage(let error):
             context.logger.info("authorize refused on our own page", metadata: ["error": "\(error.code)"])
@@ -25,15 +28,15 @@ struct AuthorizeEndpoint: Sendable {
             // signed in, errors of dynamically registered and metadata-document clients are shown
             // on our own page; operator-vetted clients get the RFC 6749 §4.1.2.1 redirect.
             if !client.redirectURIsAreVetted {
-                let signedIn = try await flow.sessions.user(sessionID: flow.cookieValue(.session, in: request), now: env.clock.now())
+                let signedIn = try await flow.sessions.user(sessionID: flow.cookieValue(.session, in: request), now: flow.clock.now())
                 if signedIn == nil {
                     context.logger.info("authorize refused on our own page before sign-in", metadata: ["error": "\(error.code)"])
                     return flow.pages.errorPage(ErrorPageContent(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))
                 }
             }
-            return AuthorizationFlow.redirect(to: redirect.error(error, issuer: env.issuer))
+            return AuthorizationFlow.redirect(to: redirect.error(error, issuer: flow.issuer))
         case .valid(let authorization, let client):
-            let now = env.clock.now()
+            let now = flow.clock.now()
             let (pending, binding) = try await flow.pendingRequests.create(authorization, now: now)
             var response = try await flow.continueFlow(
                 pending, client: client, sessionID: authorization.forceLogin ? nil : flow.cookieValue(.session, in: request),

@@ -4,13 +4,17 @@ import Shared
 
 /// `POST /consent`: the person's decision. Allow issues the code; Deny sends
 /// `access_denied` to the client (RFC 6749 §4.1.2.1), both to the validated redirect URI.
-struct ConsentEndpoint: Sendable {
-    let env: AuthServerEnvironment
+struct ConsentEndpoint: AuthServerEndpoint {
     let flow: AuthorizationFlow
+    let audit: AuditLog
+
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.post("/consent") { request, context in try await self.handle(request, context: context) }
+    }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
         let form = try await FormBody(request: request, context: context)
-        let now = env.clock.now()
+        let now = flow.clock.now()
         guard let pending = try await flow.pendingRequest(from: form, request: request, now: now) else {
             return flow.staleFormPage("consent")
         }
@@ -25,14 +29,11 @@ struct ConsentEndpoint: Sendable {
             return try await flow.issueCode(pending, user: user, sessionID: flow.cookieValue(.session, in: request),
                                             recordConsent: true, context: context)
         case "deny":
-            let pendingRequests = flow.pendingRequests
-            _ = try await env.database.transaction { connection in
-                try await pendingRequests.consume(id: pending.id, connection: connection)
-            }
-            await env.audit.record(.consentDenied, username: user.username, clientID: pending.request.clientID,
+            try await flow.discard(pending)
+            await audit.record(.consentDenied, username: user.username, clientID: pending.request.clientID,
                                    remoteAddress: context.peerAddress)
             let denied = OAuthError(.accessDenied, "the user denied the request")
-            return AuthorizationFlow.redirect(to: pending.request.redirect.error(denied, issuer: env.issuer))
+            return AuthorizationFlow.redirect(to: pending.request.redirect.error(denied, issuer: flow.issuer))
         default:
             throw OAuthError.invalidRequest("decision must be approve or deny")
         }

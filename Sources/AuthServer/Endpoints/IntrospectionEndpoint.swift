@@ -1,7 +1,5 @@
 import Foundation
 import Hummingbird
-import NIOCore
-import PostgresNIO
 import Shared
 
 /// `POST /introspect` (RFC 7662), for confidential clients only.
@@ -18,10 +16,18 @@ import Shared
 /// lists in `GATEHOUSE_INTROSPECTION_CLIENTS` (resource servers) learn about other clients'
 /// access tokens; any other confidential client learns only about tokens issued to itself (it
 /// holds them anyway), and gets `active: false` for everything else.
-struct IntrospectionEndpoint: Sendable {
-    let env: AuthServerEnvironment
+struct IntrospectionEndpoint: AuthServerEndpoint {
     let authenticator: ClientAuthenticator
     let verifier: AccessTokenVerifier
+    let families: TokenFamilyStore
+    /// `GATEHOUSE_INTROSPECTION_CLIENTS`: the resource servers that may ask about any client's token.
+    let introspectionClients: Set<String>
+    let issuer: String
+    let clock: Clock
+
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.post("/introspect") { request, context in try await self.handle(request, context: context) }
+    }
 
     struct Answer: Encodable {
         var active: Bool
@@ -45,11 +51,11 @@ struct IntrospectionEndpoint: Sendable {
         let token = try form.required("token")
         let answer = token.split(separator: ".").count == 3
             ? try await introspectAccessToken(token, client: client) : try await introspectRefreshToken(token, client: client)
-        return try TokenEndpoint.json(answer)
+        return try JSONResponse.noStore(answer)
     }
 
     private func introspectAccessToken(_ token: String, client: Client) async throws -> Answer {
-        let mayIntrospectAny = env.configuration.introspectionClients.contains(client.clientID)
+        let mayIntrospectAny = introspectionClients.contains(client.clientID)
         guard let claims = try await verifier.verify(token, where: { mayIntrospectAny || $0.client_id == client.clientID })
         else { return Answer(active: false) }
         return Answer(active: true, scope: claims.scope, client_id: claims.client_id, sub: claims.sub,
@@ -59,16 +65,11 @@ struct IntrospectionEndpoint: Sendable {
 
     /// A refresh token is described only to the client it was issued to.
     private func introspectRefreshToken(_ token: String, client: Client) async throws -> Answer {
-        let rows = try await env.database.query("""
-            SELECT r.scope, f.client_id, f.user_id, f.resource, r.expires_at, r.created_at
-            FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
-            WHERE r.token_hash = \(ByteBuffer(bytes: Digest.sha256(token))) AND r.rotated_at IS NULL
-              AND f.revoked_at IS NULL AND r.expires_at > \(env.clock.now()) AND f.client_id = \(client.clientID)
-            """)
-        guard let row = rows.first else { return Answer(active: false) }
-        let (scope, clientID, userID, resource, expires, created) = try row.decode((String, String, UUID, String, Date, Date).self)
-        return Answer(active: true, scope: scope, client_id: clientID, sub: userID.uuidString.lowercased(), aud: resource,
-                      iss: env.issuer, exp: Int(expires.timeIntervalSince1970), iat: Int(created.timeIntervalSince1970),
-                      jti: nil, token_type: "refresh_token")
+        guard let found = try await families.activeRefreshToken(
+            hash: Digest.sha256(token), clientID: client.clientID, now: clock.now())
+        else { return Answer(active: false) }
+        return Answer(active: true, scope: found.scope, client_id: found.clientID, sub: found.userID.uuidString.lowercased(),
+                      aud: found.resource, iss: issuer, exp: Int(found.expiresAt.timeIntervalSince1970),
+                      iat: Int(found.createdAt.timeIntervalSince1970), jti: nil, token_type: "refresh_token")
     }
 }

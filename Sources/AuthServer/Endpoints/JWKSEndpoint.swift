@@ -4,17 +4,17 @@ import NIOCore
 import Shared
 
 /// `GET /jwks.json`: every key a valid token may be signed with, plus the next one.
-struct JWKSEndpoint: Sendable {
+struct JWKSEndpoint: AuthServerEndpoint {
     let keys: SigningKeyStore
     /// Resource servers cache the set this long; a rotation publishes the new key earlier than that.
     static let maxAge = 300
 
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.get("/jwks.json") { request, context in try await self.handle(request, context: context) }
+    }
+
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
         let set = JWKS(keys: try await keys.publishedKeys(fresh: true))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: .ok,
-                        headers: [.contentType: "application/json", .cacheControl: "public, max-age=\(Self.maxAge)"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(set))))
+        return JSONResponse.cacheable(bytes: ByteBuffer(bytes: try JSONResponse.encoder.encode(set)), maxAge: Self.maxAge)
     }
 }

@@ -8,8 +8,17 @@ import Shared
 /// RFC 7591 §3.2.1: the response echoes the registered metadata; a `client_secret` is returned
 /// once, for confidential clients only, and stored only as a hash. A client that asks for `none`
 /// gets no secret (a secret would make some SDKs switch to Basic auth).
-struct RegistrationEndpoint: Sendable {
-    let env: AuthServerEnvironment
+struct RegistrationEndpoint: AuthServerEndpoint {
+    let clients: ClientStore
+    let audit: AuditLog
+    let metrics: AuthMetrics
+    let clock: Clock
+    /// Every scope a client may register: the OpenID scopes and each configured resource's.
+    let grantableScopes: [String]
+
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.post("/register") { request, context in try await self.handle(request, context: context) }
+    }
 
     struct Answer: Encodable {
         var client_id: String
@@ -41,9 +50,8 @@ struct RegistrationEndpoint: Sendable {
         do { body = try await request.body.collect(upTo: ClientRegistrationRequest.maxBodyBytes) } catch {
             throw OAuthError(.invalidClientMetadata, status: .contentTooLarge, "the registration body is too large")
         }
-        let registration = try ClientRegistrationRequest(json: Array(buffer: body),
-                                                         grantableScopes: env.configuration.resources.grantableNames)
-        let now = env.clock.now()
+        let registration = try ClientRegistrationRequest(json: Array(buffer: body), grantableScopes: grantableScopes)
+        let now = clock.now()
         // Only the client_secret_* methods use a secret; `private_key_jwt` proves itself with its key.
         let secret = [.none, .privateKeyJWT].contains(registration.authMethod) ? nil : SecureRandom.token()
         let client = Client(
@@ -52,9 +60,9 @@ struct RegistrationEndpoint: Sendable {
             redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scope: registration.scope,
             applicationType: registration.applicationType, registrationKind: "dynamic", createdAt: now,
             jwksURI: registration.keys.jwksURI, jwks: registration.keys.jwks, signingAlgorithm: registration.keys.signingAlgorithm)
-        try await env.clients.insert(client)
-        env.metrics.registrations.increment()
-        await env.audit.record(.clientRegistered, clientID: client.clientID, remoteAddress: context.peerAddress,
+        try await clients.insert(client)
+        metrics.registrations.increment()
+        await audit.record(.clientRegistered, clientID: client.clientID, remoteAddress: context.peerAddress,
                                detail: ["client_name": String((client.name ?? "").prefix(100)),
                                         "redirect_uris": client.redirectURIs.joined(separator: " ").prefix(500).description])
         let answer = Answer(
@@ -64,7 +72,7 @@ struct RegistrationEndpoint: Sendable {
             token_endpoint_auth_method: client.authMethod.rawValue, scope: client.defaultScope.description,
             application_type: client.applicationType, jwks_uri: client.jwksURI, jwks: client.jwks,
             token_endpoint_auth_signing_alg: client.signingAlgorithm?.rawValue)
-        return try TokenEndpoint.json(answer, status: .created)
+        return try JSONResponse.noStore(answer, status: .created)
     }
 
     /// `application/json`, with or without parameters such as `charset=utf-8`, in any case.

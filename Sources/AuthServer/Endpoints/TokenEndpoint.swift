@@ -4,17 +4,18 @@ import NIOCore
 import Shared
 
 /// `POST /token` (OAuth 2.1 §3.2): authenticates the client, then dispatches on `grant_type`.
-struct TokenEndpoint: Sendable {
-    let env: AuthServerEnvironment
+struct TokenEndpoint: AuthServerEndpoint {
     let authenticator: ClientAuthenticator
-    /// Every grant this server supports, built in one place.
+    /// Every grant this server supports, by `grant_type`.
     let grants: [String: any Grant]
 
-    init(env: AuthServerEnvironment) {
-        self.env = env
-        self.authenticator = ClientAuthenticator(clients: env.clientResolver, assertions: env.clientAssertions)
-        let all: [any Grant] = [AuthorizationCodeGrant(env: env), RefreshTokenGrant(env: env), TokenExchangeGrant(env: env)]
-        self.grants = Dictionary(uniqueKeysWithValues: all.map { (type(of: $0).grantType, $0) })
+    init(authenticator: ClientAuthenticator, grants: [any Grant]) {
+        self.authenticator = authenticator
+        self.grants = Dictionary(uniqueKeysWithValues: grants.map { (type(of: $0).grantType, $0) })
+    }
+
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.post("/token") { request, context in try await self.handle(request, context: context) }
     }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
@@ -27,16 +28,6 @@ struct TokenEndpoint: Sendable {
         }
         let client = try await authenticator.authenticate(request, form: form)
         let response = try await grant.handle(form: form, client: client, context: context)
-        return try Self.json(response)
-    }
-
-    /// RFC 6749 §5.1: "The authorization server MUST include the HTTP Cache-Control response
-    /// header field with a value of no-store in any response containing tokens".
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: status,
-                        headers: [.contentType: "application/json", .cacheControl: "no-store", .pragma: "no-cache"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return try JSONResponse.noStore(response)
     }
 }

@@ -12,9 +12,14 @@ import Shared
 /// read (RFC 6750 §2.1); a token in the query string is never used (§2.3 is not supported, and MCP
 /// forbids it). §5.3.3: errors are RFC 6750 §3 challenges: 401 `invalid_token` for a missing,
 /// malformed, foreign, expired or revoked token, 403 `insufficient_scope` without `openid`.
-struct UserInfoEndpoint: Sendable {
+struct UserInfoEndpoint: AuthServerEndpoint {
     let verifier: AccessTokenVerifier
     let users: UserStore
+
+    func addRoutes(to router: Router<AuthRequestContext>) {
+        router.get("/userinfo") { request, context in try await self.handle(request, context: context) }
+        router.post("/userinfo") { request, context in try await self.handle(request, context: context) }
+    }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
         let token = try Self.bearerToken(request)
@@ -30,7 +35,7 @@ struct UserInfoEndpoint: Sendable {
         guard let id = UUID(uuidString: claims.sub), let user = try await users.find(id: id), !user.disabled else {
             throw Self.challenge(.invalidToken, .unauthorized, "the access token's user no longer exists")
         }
-        return try TokenEndpoint.json(UserInfoClaims(user: user, scope: scope))
+        return try JSONResponse.noStore(UserInfoClaims(user: user, scope: scope))
     }
 
     /// RFC 6750 §2.1 `Authorization: Bearer b64token`, the scheme case-insensitive.

@@ -1,6 +1,4 @@
 import Foundation
-import NIOCore
-import PostgresNIO
 import Shared
 
 /// `grant_type=authorization_code` (OAuth 2.1 §4.1.3).
@@ -20,93 +18,73 @@ import Shared
 /// token family and revokes it, or commits first and the code is refused.
 struct AuthorizationCodeGrant: Grant {
     static let grantType = "authorization_code"
-    let env: AuthServerEnvironment
+    let families: TokenFamilyStore
+    let tokens: TokenIssuer
+    let metrics: AuthMetrics
+    let clock: Clock
 
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         let code = try form.required("code")
         let verifier = try form.single("code_verifier")
         let redirectURI = try form.single("redirect_uri")
-        let signer = try await env.keys.currentSigner()
-        let now = env.clock.now()
-        let env = self.env
-        let codeHash = ByteBuffer(bytes: Digest.sha256(code))
-        let outcome: GrantOutcome = try await env.database.transaction { connection in
-            let rows = try await connection.query("""
-                SELECT client_id, user_id, redirect_uri, code_challenge, scope, resource, expires_at, consumed_at, family_id,
-                       nonce, auth_time
-                FROM authorization_codes WHERE code_hash = \(codeHash) FOR UPDATE
-                """, logger: connection.logger)
-            typealias Row = (String, UUID, String, String, String, String, Date, Date?, UUID?, String?, Date?)
-            var found: Row?
-            for try await row in rows.decode(Row.self) { found = row }
-            guard let (codeClient, userID, codeRedirect, challenge, scope, resource, expiresAt, consumedAt, familyID,
-                       nonce, authTime) = found else {
+        let signer = try await tokens.currentSigner()
+        let now = clock.now()
+        let (families, tokens, metrics) = (self.families, self.tokens, self.metrics)
+        let codeHash = Digest.sha256(code)
+        let outcome: GrantOutcome = try await families.transaction { connection in
+            guard let found = try await families.lockCode(hash: codeHash, connection: connection) else {
                 return .refused(.invalidGrant("the authorization code is invalid"))
             }
-            guard codeClient == client.clientID else { return .refused(.invalidGrant("the code was issued to another client")) }
-            if consumedAt != nil {
-                if let familyID {
-                    try await TokenRevocation.revokeFamily(familyID, reason: "authorization code replayed", connection: connection)
+            guard found.clientID == client.clientID else { return .refused(.invalidGrant("the code was issued to another client")) }
+            if found.consumedAt != nil {
+                if let familyID = found.familyID {
+                    try await families.revokeFamily(familyID, reason: "authorization code replayed", connection: connection)
                 }
                 try await AuditLog.record(.codeReplayDetected, outcome: .failure, clientID: client.clientID,
                                           remoteAddress: context.peerAddress, connection: connection)
-                env.metrics.codeReplayDetected.increment()
+                metrics.codeReplayDetected.increment()
                 return .refused(.invalidGrant("the authorization code was already used"))
             }
             // Any failure from here on also burns the code: a verifier cannot be guessed by retrying.
-            if let refusal = Self.refusal(expiresAt: expiresAt, codeRedirect: codeRedirect, challenge: challenge,
-                                          resource: resource, redirectURI: redirectURI, verifier: verifier,
-                                          client: client, form: form, now: now) {
-                _ = try await connection.query(
-                    "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(codeHash)", logger: connection.logger)
+            if let refusal = Self.refusal(found, redirectURI: redirectURI, verifier: verifier, client: client, form: form,
+                                          now: now) {
+                try await families.burnCode(hash: codeHash, at: now, connection: connection)
                 return .refused(refusal)
             }
-            guard let user = try await UserStore.lockedForGrant(id: userID, connection: connection), !user.disabled else {
-                _ = try await connection.query(
-                    "UPDATE authorization_codes SET consumed_at = \(now) WHERE code_hash = \(codeHash)", logger: connection.logger)
+            guard let user = try await UserStore.lockedForGrant(id: found.userID, connection: connection), !user.disabled else {
+                try await families.burnCode(hash: codeHash, at: now, connection: connection)
                 return .refused(.invalidGrant("the account the code was issued for is disabled"))
             }
-            let family = UUID()
-            let scopeSet = ScopeSet(scope)
-            let access = try env.tokens.accessToken(
-                signer: signer, subject: userID, clientID: client.clientID, scope: scopeSet, resource: resource, now: now)
+            let scopeSet = ScopeSet(found.scope)
+            let access = try tokens.accessToken(
+                signer: signer, subject: found.userID, clientID: client.clientID, scope: scopeSet, resource: found.resource,
+                now: now)
             // Only a code issued by a version that did not record auth_time (an upgrade in the
             // middle of a sign-in, codes live 60 s) lacks it; `now` is then the best we know.
-            let signedInAt = authTime ?? now
+            let signedInAt = found.authTime ?? now
             let idToken = scopeSet.contains(ScopeCatalog.openID)
-                ? try env.tokens.idToken(signer: signer, user: user, clientID: client.clientID, scope: scopeSet, nonce: nonce,
-                                         authTime: signedInAt, accessToken: access.token, now: now)
+                ? try tokens.idToken(signer: signer, user: user, clientID: client.clientID, scope: scopeSet, nonce: found.nonce,
+                                     authTime: signedInAt, accessToken: access.token, now: now)
                 : nil
             // Refresh tokens go to every client, even one that did not register the grant: the
             // Swift SDK registers without it and refreshes anyway.
-            let refresh = env.tokens.refreshToken(now: now)
-            // One statement: the family, the spent code, the access token's record and the refresh token.
-            _ = try await connection.query("""
-                WITH family AS (
-                    INSERT INTO token_families (id, client_id, user_id, scope, resource, auth_time)
-                    VALUES (\(family), \(client.clientID), \(userID), \(scope), \(resource), \(signedInAt))),
-                code AS (
-                    UPDATE authorization_codes SET consumed_at = \(now), family_id = \(family) WHERE code_hash = \(codeHash)),
-                access AS (
-                    INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
-                    VALUES (\(access.jti), \(family), \(client.clientID), \(access.expiresAt)))
-                INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
-                VALUES (\(refresh.hash), \(family), \(scope), \(refresh.expiresAt))
-                """, logger: connection.logger)
-            return .issued(TokenResponse(access_token: access.token, token_type: "Bearer",
-                                         expires_in: env.configuration.accessTokenLifetime, refresh_token: refresh.token,
-                                         scope: scope, id_token: idToken))
+            let refresh = tokens.refreshToken(now: now)
+            let family = TokenFamilyStore.NewFamily(id: UUID(), clientID: client.clientID, userID: found.userID,
+                                                    scope: found.scope, resource: found.resource, authTime: signedInAt)
+            try await families.recordIssued(family, exchangingCode: codeHash, at: now, access: access, refresh: refresh,
+                                            connection: connection)
+            return .issued(tokens.response(access: access, refresh: refresh, scope: found.scope, idToken: idToken))
         }
         let response = try outcome.response()
-        env.metrics.accessTokensIssued.increment()
+        metrics.accessTokensIssued.increment()
         return response
     }
 
     /// The checks after the code is found, unused and the client's own, in the order of §4.1.3.
-    private static func refusal(expiresAt: Date, codeRedirect: String, challenge: String, resource: String,
-                                redirectURI: String?, verifier: String?, client: Client, form: FormBody,
-                                now: Date) -> OAuthError? {
-        guard expiresAt > now else { return .invalidGrant("the authorization code has expired") }
+    private static func refusal(_ code: TokenFamilyStore.LockedCode, redirectURI: String?, verifier: String?,
+                                client: Client, form: FormBody, now: Date) -> OAuthError? {
+        let (codeRedirect, challenge, resource) = (code.redirectURI, code.codeChallenge, code.resource)
+        guard code.expiresAt > now else { return .invalidGrant("the authorization code has expired") }
         if codeRedirect.isEmpty {
             // Not named at /authorize (one registered URI): optional here, but if sent it must be that one.
             if let redirectURI, !client.redirectURIs.contains(redirectURI) {

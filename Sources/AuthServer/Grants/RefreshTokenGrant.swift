@@ -1,6 +1,4 @@
 import Foundation
-import NIOCore
-import PostgresNIO
 import Shared
 
 /// `grant_type=refresh_token` (OAuth 2.1 §4.3) with rotation, reuse detection and a grace window.
@@ -11,85 +9,62 @@ import Shared
 /// `authorization_code` and refreshes anyway.
 struct RefreshTokenGrant: Grant {
     static let grantType = "refresh_token"
-    let env: AuthServerEnvironment
+    let families: TokenFamilyStore
+    let tokens: TokenIssuer
+    let metrics: AuthMetrics
+    let clock: Clock
+    /// `GATEHOUSE_REFRESH_GRACE_SECONDS`: how long a rotated token may be retried for the same answer.
+    let grace: TimeInterval
 
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         let presented = try form.required("refresh_token")
         let requestedScope = try form.single("scope").map(ScopeSet.init)
-        let signer = try await env.keys.currentSigner()
-        let now = env.clock.now()
-        let env = self.env
+        let signer = try await tokens.currentSigner()
+        let now = clock.now()
+        let (families, tokens, metrics, grace) = (self.families, self.tokens, self.metrics, self.grace)
         let hash = Digest.sha256(presented)
-        let outcome: GrantOutcome = try await env.database.transaction { connection in
-            let rows = try await connection.query("""
-                SELECT r.expires_at, r.rotated_at, r.replay_sealed, r.scope, f.id, f.client_id, f.user_id, f.resource,
-                       f.revoked_at IS NOT NULL,
-                       COALESCE((SELECT s.rotated_at IS NOT NULL FROM refresh_tokens s WHERE s.token_hash = r.successor_hash), false)
-                FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
-                WHERE r.token_hash = \(ByteBuffer(bytes: hash)) FOR UPDATE
-                """, logger: connection.logger)
-            typealias Row = (Date, Date?, ByteBuffer?, String, UUID, String, UUID, String, Bool, Bool)
-            var found: Row?
-            for try await row in rows.decode(Row.self) { found = row }
-            let state = found.map {
-                RefreshDecision.TokenState(expiresAt: $0.0, rotatedAt: $0.1, successorUsed: $0.9, hasSealedReplay: $0.2 != nil,
-                                           familyRevoked: $0.8, familyClientID: $0.5)
-            }
-            switch RefreshDecision.decide(state, clientID: client.clientID, now: now,
-                                          grace: TimeInterval(env.configuration.refreshReplayGraceSeconds)) {
+        let outcome: GrantOutcome = try await families.transaction { connection in
+            let found = try await families.lockRefreshToken(hash: hash, connection: connection)
+            switch RefreshDecision.decide(found?.decisionState, clientID: client.clientID, now: now, grace: grace) {
             case .refuse(let reason):
                 return .refused(.invalidGrant(reason))
             case .reuseDetected:
                 guard let found else { return .refused(.invalidGrant("the refresh token is invalid")) }
-                try await TokenRevocation.revokeFamily(found.4, reason: "refresh token reused", connection: connection)
+                try await families.revokeFamily(found.familyID, reason: "refresh token reused", connection: connection)
                 try await AuditLog.record(.refreshReuseDetected, outcome: .failure, clientID: client.clientID,
-                                          remoteAddress: context.peerAddress, detail: ["family": found.4.uuidString],
+                                          remoteAddress: context.peerAddress, detail: ["family": found.familyID.uuidString],
                                           connection: connection)
-                env.metrics.refreshReuseDetected.increment()
+                metrics.refreshReuseDetected.increment()
                 return .refused(.invalidGrant("the refresh token was already used; the grant has been revoked"))
             case .replayWithinGrace:
-                guard let sealed = found?.2, let answer = try? ReplaySeal.open(Array(buffer: sealed), token: presented) else {
+                guard let sealed = found?.replaySealed, let answer = try? ReplaySeal.open(sealed, token: presented) else {
                     return .refused(.invalidGrant("the refresh token is invalid"))
                 }
                 return .issued(answer)
             case .rotate:
-                guard let (_, _, _, tokenScope, familyID, _, userID, resource, _, _) = found else {
-                    return .refused(.invalidGrant("the refresh token is invalid"))
-                }
-                let granted = ScopeSet(tokenScope)
+                guard let found else { return .refused(.invalidGrant("the refresh token is invalid")) }
+                let granted = ScopeSet(found.scope)
                 let scope = requestedScope ?? granted
                 guard scope.isSubset(of: granted), !scope.isEmpty else {
                     return .refused(OAuthError(.invalidScope, "the requested scope exceeds the original grant"))
                 }
-                do { try checkRequestedResource(form, grantedResource: resource) } catch let error as OAuthError {
+                do { try checkRequestedResource(form, grantedResource: found.resource) } catch let error as OAuthError {
                     return .refused(error)
                 }
-                let access = try env.tokens.accessToken(
-                    signer: signer, subject: userID, clientID: client.clientID, scope: scope, resource: resource, now: now)
-                let next = env.tokens.refreshToken(now: now)
-                let response = TokenResponse(access_token: access.token, token_type: "Bearer",
-                                             expires_in: env.configuration.accessTokenLifetime, refresh_token: next.token,
-                                             scope: scope.description)
-                let sealed = try ReplaySeal.seal(response, token: presented)
-                // One statement: record the access token, store the successor (same scope as the token it
-                // replaces, RFC 6749 §6), and mark this one rotated with its sealed answer.
-                _ = try await connection.query("""
-                    WITH access AS (
-                        INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
-                        VALUES (\(access.jti), \(familyID), \(client.clientID), \(access.expiresAt))),
-                    successor AS (
-                        INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
-                        VALUES (\(next.hash), \(familyID), \(granted.description), \(next.expiresAt)))
-                    UPDATE refresh_tokens SET rotated_at = \(now), successor_hash = \(next.hash),
-                           replay_sealed = \(ByteBuffer(bytes: sealed))
-                    WHERE token_hash = \(ByteBuffer(bytes: hash))
-                    """, logger: connection.logger)
+                let access = try tokens.accessToken(
+                    signer: signer, subject: found.userID, clientID: client.clientID, scope: scope, resource: found.resource,
+                    now: now)
+                let next = tokens.refreshToken(now: now)
+                let response = tokens.response(access: access, refresh: next, scope: scope.description)
+                try await families.rotate(found, presentedHash: hash, at: now, access: access, successor: next,
+                                          sealedAnswer: try ReplaySeal.seal(response, token: presented),
+                                          connection: connection)
                 return .issued(response)
             }
         }
         let response = try outcome.response()
-        env.metrics.refreshes.increment()
-        env.metrics.accessTokensIssued.increment()
+        metrics.refreshes.increment()
+        metrics.accessTokensIssued.increment()
         return response
     }
 }

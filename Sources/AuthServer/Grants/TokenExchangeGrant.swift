@@ -28,28 +28,27 @@ struct TokenExchangeGrant: Grant {
     /// authorization server."
     static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
 
-    let env: AuthServerEnvironment
     let settings: TokenExchangeSettings
     let exchanged: ExchangedTokenStore
-
-    init(env: AuthServerEnvironment) {
-        self.env = env
-        self.settings = env.configuration.tokenExchange
-        self.exchanged = ExchangedTokenStore(database: env.database)
-    }
+    /// The one check of our access tokens; narrowed per target to that resource's `aud`.
+    let accessTokens: AccessTokenVerifier
+    let tokens: TokenIssuer
+    let audit: AuditLog
+    let metrics: AuthMetrics
+    let clock: Clock
 
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         var audit: [String: String] = [:]
         do {
             let response = try await exchange(form: form, client: client, audit: &audit)
-            await env.audit.record(.tokenExchanged, username: audit.removeValue(forKey: "username"), clientID: client.clientID,
+            await self.audit.record(.tokenExchanged, username: audit.removeValue(forKey: "username"), clientID: client.clientID,
                                    remoteAddress: context.peerAddress, detail: audit)
-            env.metrics.accessTokensIssued.increment()
+            metrics.accessTokensIssued.increment()
             return response
         } catch let error as OAuthError {
             audit["error"] = error.code.rawValue
             audit["reason"] = error.errorDescription
-            await env.audit.record(.tokenExchangeRefused, outcome: .failure, username: audit.removeValue(forKey: "username"),
+            await self.audit.record(.tokenExchangeRefused, outcome: .failure, username: audit.removeValue(forKey: "username"),
                                    clientID: client.clientID, remoteAddress: context.peerAddress, detail: audit)
             throw error
         }
@@ -81,9 +80,9 @@ struct TokenExchangeGrant: Grant {
         guard let userID = UUID(uuidString: subject.sub) else {
             throw OAuthError.invalidRequest("the subject_token is invalid, expired or revoked")
         }
-        let signer = try await env.keys.currentSigner()
-        let issued = try env.tokens.exchangedToken(signer: signer, subject: subject, audience: target.audience, scope: scope,
-                                                   actor: client.clientID, lifetime: settings.lifetime, now: env.clock.seconds)
+        let signer = try await tokens.currentSigner()
+        let issued = try tokens.exchangedToken(signer: signer, subject: subject, audience: target.audience, scope: scope,
+                                                   actor: client.clientID, lifetime: settings.lifetime, now: clock.seconds)
         switch try await exchanged.record(subjectJTI: subject.jti, userID: userID, jti: issued.jti,
                                           clientID: subject.client_id, expiresAt: issued.expiresAt) {
         case .refused(let reason):
@@ -116,9 +115,7 @@ struct TokenExchangeGrant: Grant {
         if let parsed = try? JWTParser.parse(token, expectedType: JOSEType.accessToken),
            let probe = try? parsed.decodePayload(ActorProbe.self), probe.act == nil {
             for resource in target.resources {
-                let verifier = AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
-                                                   audience: resource, clock: env.clock)
-                if let claims = try await verifier.verify(token) { return claims }
+                if let claims = try await accessTokens.requiring(audience: resource).verify(token) { return claims }
             }
         }
         throw OAuthError.invalidRequest("the subject_token is invalid, expired or revoked")

@@ -93,12 +93,12 @@ struct AuditLog: Sendable {
         let rows: [PostgresRow]
         if let kind {
             rows = try await database.query("""
-                SELECT id, occurred_at, kind, outcome, username, client_id, remote_address, detail::text
+                SELECT id, occurred_at, kind, outcome, username, client_id, remote_address, detail::text AS detail
                 FROM audit_events WHERE kind = \(kind.rawValue) ORDER BY occurred_at DESC, id DESC LIMIT \(limit)
                 """)
         } else {
             rows = try await database.query("""
-                SELECT id, occurred_at, kind, outcome, username, client_id, remote_address, detail::text
+                SELECT id, occurred_at, kind, outcome, username, client_id, remote_address, detail::text AS detail
                 FROM audit_events ORDER BY occurred_at DESC, id DESC LIMIT \(limit)
                 """)
         }
@@ -126,12 +126,14 @@ struct AuditLog: Sendable {
     }
 
     private static func event(from row: PostgresRow) throws -> AuditEvent? {
-        let (id, occurredAt, kindText, outcomeText, username, clientID, remoteAddress, detailText) =
-            try row.decode((Int64, Date, String, String, String?, String?, String?, String).self)
-        guard let kind = AuditEvent.Kind(rawValue: kindText) else { return nil }
+        let columns = row.columns
+        guard let kind = AuditEvent.Kind(rawValue: try columns["kind"]) else { return nil }
+        let detailText: String = try columns["detail"]
         let detail = (try? JSONDecoder().decode([String: String].self, from: Data(detailText.utf8))) ?? [:]
         return AuditEvent(
-            id: id, occurredAt: occurredAt, kind: kind, outcome: AuditEvent.Outcome(rawValue: outcomeText) ?? .failure,
-            username: username, clientID: clientID, remoteAddress: remoteAddress, detail: detail)
+            id: try columns["id"], occurredAt: try columns["occurred_at"], kind: kind,
+            outcome: AuditEvent.Outcome(rawValue: try columns["outcome"]) ?? .failure,
+            username: try columns["username"], clientID: try columns["client_id"],
+            remoteAddress: try columns["remote_address"], detail: detail)
     }
 }

@@ -84,12 +84,17 @@ extension ClientStore {
         let entry: String
         let kind: String
         let createdAt: Date
+
+        init(columns: NamedColumns) throws {
+            entry = try columns["entry"]
+            kind = try columns["kind"]
+            createdAt = try columns["created_at"]
+        }
     }
 
     func blocked() async throws -> [BlockedRow] {
-        try await database.query("SELECT entry, kind, created_at FROM blocked_clients ORDER BY created_at").map { row in
-            let (entry, kind, created) = try row.decode((String, String, Date).self)
-            return BlockedRow(entry: entry, kind: kind, createdAt: created)
+        try await database.query("SELECT entry, kind, created_at FROM blocked_clients ORDER BY created_at").map {
+            try BlockedRow(columns: $0.columns)
         }
     }
 }

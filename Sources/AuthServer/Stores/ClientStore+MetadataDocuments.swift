@@ -21,12 +21,12 @@ extension ClientStore {
             FROM clients WHERE client_id = \(clientID) AND registration_kind = \(Client.metadataDocumentKind)
             """)
         guard let row = rows.first else { return nil }
-        let cells = row.makeRandomAccess()
-        let fetchedAt = try cells["metadata_fetched_at"].decode(Date?.self) ?? .distantPast
+        let columns = row.columns
+        let fetchedAt: Date = try columns["metadata_fetched_at"] ?? .distantPast
+        let expiresAt: Date? = try columns["metadata_expires_at"]
         return CachedDocument(
             client: try Self.client(from: row), fetchedAt: fetchedAt,
-            expiresAt: try cells["metadata_expires_at"].decode(Date?.self) ?? fetchedAt,
-            deleted: try cells["deleted"].decode(Bool.self))
+            expiresAt: expiresAt ?? fetchedAt, deleted: try columns["deleted"])
     }
 
     /// Keeps a stale copy in use after a failed refresh and retries no sooner than `until`, so a

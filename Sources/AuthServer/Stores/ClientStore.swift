@@ -7,7 +7,7 @@ import Shared
 struct ClientStore: Sendable {
     let database: Database
 
-    /// Every column `client(from:)` decodes, in its order, for every SELECT and RETURNING.
+    /// Every column `client(from:)` decodes by name, for every SELECT and RETURNING.
     static let columns = """
         client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris, grant_types,
         scope, application_type, registration_kind, created_at, jwks_uri, jwks::text AS jwks, token_endpoint_auth_signing_alg
@@ -64,17 +64,23 @@ struct ClientStore: Sendable {
         }
     }
 
-    /// Decodes `columns` (the first fourteen columns of the row); later ones are ignored. An unknown
-    /// auth method becomes `private_key_jwt` with no keys, which no request can satisfy: a row
-    /// this version does not understand must fail closed, never as a public client.
+    /// Decodes `columns` by name; other columns of the row are ignored. An unknown auth method
+    /// becomes `private_key_jwt` with no keys, which no request can satisfy: a row this version
+    /// does not understand must fail closed, never as a public client.
     static func client(from row: PostgresRow) throws -> Client {
-        let (id, secretHash, method, name, uri, redirects, grants, scope, appType, kind, created, jwksURI, jwks, alg) = try row.decode(
-            (String, ByteBuffer?, String, String?, String?, [String], [String], String, String, String, Date, String?, String?, String?).self)
+        let columns = row.columns
+        let method: String = try columns["token_endpoint_auth_method"]
+        let secretHash: ByteBuffer? = try columns["secret_hash"]
+        let scope: String = try columns["scope"]
+        let jwks: String? = try columns["jwks"]
+        let alg: String? = try columns["token_endpoint_auth_signing_alg"]
         return Client(
-            clientID: id, authMethod: Client.AuthMethod(rawValue: method) ?? .privateKeyJWT,
-            secretHash: secretHash.map { Array(buffer: $0) }, name: name, clientURI: uri, redirectURIs: redirects,
-            grantTypes: grants, scope: ScopeSet(scope), applicationType: appType, registrationKind: kind, createdAt: created,
-            jwksURI: jwksURI, jwks: jwks.flatMap { try? JSONDecoder().decode(JWKS.self, from: Data($0.utf8)) },
+            clientID: try columns["client_id"], authMethod: Client.AuthMethod(rawValue: method) ?? .privateKeyJWT,
+            secretHash: secretHash.map { Array(buffer: $0) }, name: try columns["client_name"],
+            clientURI: try columns["client_uri"], redirectURIs: try columns["redirect_uris"],
+            grantTypes: try columns["grant_types"], scope: ScopeSet(scope), applicationType: try columns["application_type"],
+            registrationKind: try columns["registration_kind"], createdAt: try columns["created_at"],
+            jwksURI: try columns["jwks_uri"], jwks: jwks.flatMap { try? JSONDecoder().decode(JWKS.self, from: Data($0.utf8)) },
             signingAlgorithm: alg.flatMap(JWSAlgorithm.init(rawValue:)))
     }
 }

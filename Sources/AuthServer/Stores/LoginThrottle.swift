@@ -61,9 +61,10 @@ struct LoginThrottle: Sendable {
             let rows = try await connection.query(Self.countAndInsert(
                 account: account, address: address, now: now, since: since, perAccount: perAccount, perAddress: perAddress),
                 logger: connection.logger)
-            for try await (id, accountLimit, addressLimit) in rows.decode((Int64?, Date?, Date?).self) {
-                if let id { return .reserved(Reservation(id: id)) }
-                let limiting = [accountLimit, addressLimit].compactMap { $0 }
+            for try await row in rows {
+                let counted = try CountedRow(columns: row.columns)
+                if let id = counted.reservedID { return .reserved(Reservation(id: id)) }
+                let limiting = [counted.accountLimit, counted.addressLimit].compactMap { $0 }
                 return .throttled(retryAfterSeconds: Self.retryAfter(limitingFailures: limiting, window: window, now: now) ?? 1)
             }
             throw OAuthError.serverError(debug: "login attempt was not recorded")
@@ -123,8 +124,24 @@ struct LoginThrottle: Sendable {
             WHERE NOT EXISTS (SELECT 1 FROM account_limit) AND NOT EXISTS (SELECT 1 FROM address_limit)
             RETURNING id
         )
-        SELECT (SELECT id FROM reserved), (SELECT attempted_at FROM account_limit), (SELECT attempted_at FROM address_limit)
+        SELECT (SELECT id FROM reserved) AS reserved_id,
+               (SELECT attempted_at FROM account_limit) AS account_limit,
+               (SELECT attempted_at FROM address_limit) AS address_limit
         """
+    }
+
+    /// `countAndInsert`'s one row: the new attempt's id when it was reserved, otherwise the
+    /// attempt that makes each limit (nil for a limit not reached).
+    private struct CountedRow {
+        let reservedID: Int64?
+        let accountLimit: Date?
+        let addressLimit: Date?
+
+        init(columns: NamedColumns) throws {
+            reservedID = try columns["reserved_id"]
+            accountLimit = try columns["account_limit"]
+            addressLimit = try columns["address_limit"]
+        }
     }
 
     /// Lock classes ("lgac", "lgad"), so an account and an address with the same hash never share a lock.

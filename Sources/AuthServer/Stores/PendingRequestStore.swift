@@ -36,14 +36,16 @@ struct PendingRequestStore: Sendable {
     func find(id: String, browserBinding: String?, now: Date) async throws -> Pending? {
         guard let browserBinding, id.count <= 100 else { return nil }
         let rows = try await database.query("""
-            SELECT parameters::text, browser_binding_hash, csrf_token FROM authorization_requests
+            SELECT parameters::text AS parameters, browser_binding_hash, csrf_token FROM authorization_requests
             WHERE id_hash = \(ByteBuffer(bytes: Digest.sha256(id))) AND expires_at > \(now)
             """)
         guard let row = rows.first else { return nil }
-        let (json, bindingHash, csrf) = try row.decode((String, ByteBuffer, String).self)
+        let columns = row.columns
+        let bindingHash: ByteBuffer = try columns["browser_binding_hash"]
         guard constantTimeEquals(Array(buffer: bindingHash), Digest.sha256(browserBinding)) else { return nil }
+        let json: String = try columns["parameters"]
         let request = try JSONDecoder().decode(AuthorizationRequest.self, from: Data(json.utf8))
-        return Pending(id: id, request: request, csrfToken: csrf)
+        return Pending(id: id, request: request, csrfToken: try columns["csrf_token"])
     }
 
     /// A request is used once: deleting it returns whether it was still there.

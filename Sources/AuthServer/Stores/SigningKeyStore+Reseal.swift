@@ -42,10 +42,8 @@ extension SigningKeyStore {
             let rows = try await connection.query(
                 "SELECT kid, private_key_sealed, kek_fingerprint FROM signing_keys ORDER BY signs_from, kid FOR UPDATE",
                 logger: connection.logger)
-            var sealed: [(kid: String, sealed: [UInt8], fingerprint: String)] = []
-            for try await (kid, bytes, fingerprint) in rows.decode((String, ByteBuffer, String).self) {
-                sealed.append((kid, Array(buffer: bytes), fingerprint))
-            }
+            var sealed: [SealedKeyRow] = []
+            for try await row in rows { sealed.append(try SealedKeyRow(columns: row.columns)) }
             var outcome = KeyResealOutcome()
             var updates: [(kid: String, sealed: [UInt8])] = []
             for key in sealed {

@@ -14,6 +14,30 @@ struct SigningKeyRecord: Sendable {
     let createdAt: Date
 }
 
+extension SigningKeyRecord {
+    /// A row of `signing_keys` with `public_jwk` read as text.
+    init(columns: NamedColumns) throws {
+        let jwkText: String = try columns["public_jwk"]
+        self.init(kid: try columns["kid"], publicJWK: try JSONDecoder().decode(JWK.self, from: Data(jwkText.utf8)),
+                  signsFrom: try columns["signs_from"], retiredAt: try columns["retired_at"],
+                  unpublishAfter: try columns["unpublish_after"], createdAt: try columns["created_at"])
+    }
+}
+
+/// A signing key's private half as stored: sealed under the key-encryption key with this fingerprint.
+struct SealedKeyRow: Sendable {
+    let kid: String
+    let sealed: [UInt8]
+    let fingerprint: String
+
+    init(columns: NamedColumns) throws {
+        kid = try columns["kid"]
+        let bytes: ByteBuffer = try columns["private_key_sealed"]
+        sealed = Array(buffer: bytes)
+        fingerprint = try columns["kek_fingerprint"]
+    }
+}
+
 /// The RS256 keys, kept in PostgreSQL so that every replica signs with and publishes the same set.
 ///
 /// Rotation rule: a new key is published in the JWKS `prepublish` seconds before it starts to
@@ -57,9 +81,9 @@ actor SigningKeyStore {
         let now = Date(timeIntervalSince1970: 0)
         try await database.transaction { [kek, bits] connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: connection.logger)
-            let rows = try await connection.query("SELECT count(*) FROM signing_keys", logger: connection.logger)
+            let rows = try await connection.query("SELECT count(*) AS keys FROM signing_keys", logger: connection.logger)
             var count = 0
-            for try await (value) in rows.decode(Int.self) { count = value }
+            for try await value in rows.decode(Int.self) { count = value }
             if count == 0 {
                 try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now)
             }
@@ -123,14 +147,16 @@ actor SigningKeyStore {
                     "INSERT INTO revoked_signing_keys (kid) VALUES (\(kid)) ON CONFLICT (kid) DO NOTHING", logger: connection.logger)
                 try await TokenRevocation.announceRevokedSigningKey(kid, connection: connection)
             }
-            // (keys with no end set, keys signing now)
             let counts = try await connection.query("""
-                SELECT count(*) FILTER (WHERE retired_at IS NULL),
-                       count(*) FILTER (WHERE signs_from <= \(now) AND (retired_at IS NULL OR retired_at > \(now)))
+                SELECT count(*) FILTER (WHERE retired_at IS NULL) AS unending,
+                       count(*) FILTER (WHERE signs_from <= \(now) AND (retired_at IS NULL OR retired_at > \(now))) AS signing
                 FROM signing_keys
                 """, logger: connection.logger)
             var (unending, signing) = (0, 0)
-            for try await (first, second) in counts.decode((Int, Int).self) { (unending, signing) = (first, second) }
+            for try await row in counts {
+                let columns = row.columns
+                (unending, signing) = (try columns["unending"], try columns["signing"])
+            }
             // No key is left to sign in the future: a new one signs from now.
             if unending == 0 { return try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now) }
             // A key signs now, and a key without an end takes over when it stops.
@@ -187,29 +213,22 @@ actor SigningKeyStore {
 
     func reload() async throws {
         let rows = try await database.query("""
-            SELECT kid, public_jwk::text, signs_from, retired_at, unpublish_after, created_at
+            SELECT kid, public_jwk::text AS public_jwk, signs_from, retired_at, unpublish_after, created_at
             FROM signing_keys ORDER BY signs_from
             """)
-        var loaded: [SigningKeyRecord] = []
-        for row in rows {
-            let (kid, jwkText, signsFrom, retiredAt, unpublishAfter, createdAt) =
-                try row.decode((String, String, Date, Date?, Date?, Date).self)
-            let jwk = try JSONDecoder().decode(JWK.self, from: Data(jwkText.utf8))
-            loaded.append(SigningKeyRecord(kid: kid, publicJWK: jwk, signsFrom: signsFrom, retiredAt: retiredAt,
-                                           unpublishAfter: unpublishAfter, createdAt: createdAt))
-        }
-        records = loaded
+        records = try rows.map { try SigningKeyRecord(columns: $0.columns) }
         loadedAt = clock.now()
     }
 
     private func loadPrivateKey(kid: String) async throws -> RSAKey {
-        let rows = try await database.query("SELECT private_key_sealed, kek_fingerprint FROM signing_keys WHERE kid = \(kid)")
+        let rows = try await database.query(
+            "SELECT kid, private_key_sealed, kek_fingerprint FROM signing_keys WHERE kid = \(kid)")
         guard let row = rows.first else { throw OAuthError.serverError(debug: "signing key \(kid) vanished") }
-        let (sealed, fingerprint) = try row.decode((ByteBuffer, String).self)
-        guard fingerprint == kek.fingerprint else {
-            throw SigningKeyError.wrongKeyEncryptionKey(kid: kid, expected: fingerprint, actual: kek.fingerprint)
+        let sealed = try SealedKeyRow(columns: row.columns)
+        guard sealed.fingerprint == kek.fingerprint else {
+            throw SigningKeyError.wrongKeyEncryptionKey(kid: kid, expected: sealed.fingerprint, actual: kek.fingerprint)
         }
-        let der = try kek.open(Array(buffer: sealed), associatedData: Array(kid.utf8))
+        let der = try kek.open(sealed.sealed, associatedData: Array(kid.utf8))
         return try RSAKey(privateKeyDER: der)
     }
 

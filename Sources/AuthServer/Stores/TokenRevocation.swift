@@ -22,8 +22,12 @@ enum TokenRevocation {
             ON CONFLICT (jti) DO NOTHING
             RETURNING jti, expires_at
             """, logger: connection.logger)
-        var revoked: [(String, Date)] = []
-        for try await row in rows.decode((String, Date).self) { revoked.append(row) }
+        var revoked: [RevocationNotice] = []
+        for try await row in rows {
+            let columns = row.columns
+            let expiresAt: Date = try columns["expires_at"]
+            revoked.append(.accessToken(jti: try columns["jti"], expiresAt: Int(expiresAt.timeIntervalSince1970)))
+        }
         try await notify(revoked, connection: connection)
     }
 
@@ -47,7 +51,7 @@ enum TokenRevocation {
             INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (\(jti), \(expiresAt))
             ON CONFLICT (jti) DO NOTHING
             """, logger: connection.logger)
-        try await notify([(jti, expiresAt)], connection: connection)
+        try await notify([.accessToken(jti: jti, expiresAt: Int(expiresAt.timeIntervalSince1970))], connection: connection)
     }
 
     /// A signing key retired after a compromise (`SigningKeyStore.retire(immediately:)`): announced
@@ -56,11 +60,6 @@ enum TokenRevocation {
     /// stays the guarantee.
     static func announceRevokedSigningKey(_ kid: String, connection: PostgresConnection) async throws {
         try await notify([.signingKey(kid: kid)], connection: connection)
-    }
-
-    private static func notify(_ revoked: [(String, Date)], connection: PostgresConnection) async throws {
-        try await notify(revoked.map { .accessToken(jti: $0.0, expiresAt: Int($0.1.timeIntervalSince1970)) },
-                         connection: connection)
     }
 
     /// One `pg_notify` per payload: `RevocationNotice` splits them to stay under PostgreSQL's

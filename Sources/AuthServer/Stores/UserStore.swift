@@ -16,6 +16,15 @@ struct User: Sendable, Equatable {
     var name: String? = nil
 }
 
+extension User {
+    /// A row with `UserStore.columns`, read by name.
+    init(columns: NamedColumns) throws {
+        self.init(id: try columns["id"], username: try columns["username"], disabled: try columns["disabled"],
+                  createdAt: try columns["created_at"], email: try columns["email"],
+                  emailVerified: try columns["email_verified"], name: try columns["name"])
+    }
+}
+
 /// Why a user could not be created or changed. The description is shown to the operator as is.
 enum UserStoreError: Error, Equatable, CustomStringConvertible {
     case invalidUsername(String)
@@ -145,14 +154,11 @@ struct UserStore: Sendable {
         ).map(Self.user(from:))
     }
 
-    /// The columns every `User` is read from, in the order `user(from:)` decodes them.
+    /// The columns every `User` is read from, by name (`User.init(columns:)`).
     static let columns = "id, username, disabled, created_at, email, email_verified, name"
 
     static func user(from row: PostgresRow) throws -> User {
-        let (id, username, disabled, createdAt, email, verified, name) =
-            try row.decode((UUID, String, Bool, Date, String?, Bool, String?).self)
-        return User(id: id, username: username, disabled: disabled, createdAt: createdAt,
-                    email: email, emailVerified: verified, name: name)
+        try User(columns: row.columns)
     }
 
     /// scrypt takes tens of milliseconds of CPU; running it on NIO's blocking pool keeps it off
@@ -185,14 +191,13 @@ extension UserStore {
             _ = await verifyOffloaded(password, against: dummyHash)
             return nil
         }
-        let (storedHash, id, name, disabled, createdAt, email, verified, fullName) =
-            try row.decode((String, UUID, String, Bool, Date, String?, Bool, String?).self)
-        guard await verifyOffloaded(password, against: storedHash), !disabled else { return nil }
+        let storedHash: String = try row.columns["password_hash"]
+        let user = try Self.user(from: row)
+        guard await verifyOffloaded(password, against: storedHash), !user.disabled else { return nil }
         if hasher.needsRehash(storedHash) {
-            await rehash(userID: id, from: storedHash, password: password)
+            await rehash(userID: user.id, from: storedHash, password: password)
         }
-        return User(id: id, username: name, disabled: disabled, createdAt: createdAt,
-                    email: email, emailVerified: verified, name: fullName)
+        return user
     }
 
     /// A well-formed hash with our parameters that no password matches (its bytes are fixed, not

@@ -17,6 +17,12 @@ struct AccessTokenVerifier: Sendable {
     /// in `aud` like `audience` (a token for any of our resources is ours).
     var otherAudiences: [String] = []
 
+    /// The same checks with `audience` as the only accepted `aud` (token exchange: the subject
+    /// token must be for the upstream's own resource).
+    func requiring(audience: String) -> AccessTokenVerifier {
+        AccessTokenVerifier(keys: keys, database: database, issuer: issuer, audience: audience, clock: clock)
+    }
+
     /// The claims of a token signed by one of our published keys, expired or revoked or not:
     /// what revocation needs (RFC 7009 §2.2: an invalid token is answered 200 all the same).
     /// `accept` (e.g. "issued to this client") is asked before the keys are read, and a token it

@@ -63,4 +63,13 @@ struct TokenIssuer: Sendable {
     func refreshToken(now: Date) -> RefreshToken {
         RefreshToken(token: SecureRandom.token(), expiresAt: now.addingTimeInterval(TimeInterval(refreshTokenLifetime)))
     }
+
+    /// The key that signs now (see `SigningKeyStore.currentSigner`).
+    func currentSigner() async throws -> SigningKeyStore.Signer { try await keys.currentSigner() }
+
+    /// The one shape of a token response (RFC 6749 §5.1), for every grant.
+    func response(access: AccessToken, refresh: RefreshToken, scope: String, idToken: String? = nil) -> TokenResponse {
+        TokenResponse(access_token: access.token, token_type: "Bearer", expires_in: accessTokenLifetime,
+                      refresh_token: refresh.token, scope: scope, id_token: idToken)
+    }
 }

@@ -17,8 +17,12 @@ import Shared
 /// | MCP-Protocol-Version                                  | 400                                       |
 /// | bearer token (query-string token: 400 invalid_request) | 401 + WWW-Authenticate (503 if revocation status is unknown) |
 /// | body is one JSON-RPC message                          | 400 / 413                                 |
+/// | 2026-07-28 only: `_meta` and headers (StatelessRequest) | 400 -32602 / -32020 / -32022             |
 /// | tools/call scope                                      | 403 insufficient_scope + WWW-Authenticate |
 /// | Accept / Content-Type (SDK)                           | 406 / 415                                 |
+///
+/// 2025-06-18 and 2025-11-25 go to the SDK as before; 2026-07-28 (stateless: no `initialize`,
+/// `server/discover`, `resultType`) is answered by `StatelessResponder`.
 struct MCPEndpoint: Sendable {
     enum Authentication: Sendable {
         case bearer(TokenValidator)
@@ -31,10 +35,14 @@ struct MCPEndpoint: Sendable {
     let server: MCPSessionlessServer
     let tools: ToolCatalog
     let toolList: ToolListCache
+    let stateless: StatelessResponder
 
     /// MCP transports: "If the server receives a request with an invalid or unsupported
     /// MCP-Protocol-Version, it MUST respond with 400 Bad Request."
-    static let supportedProtocolVersions: Set<String> = ["2025-06-18", "2025-11-25"]
+    static let supportedProtocolVersions: Set<String> = ["2025-06-18", "2025-11-25", StatelessRequest.revision]
+    /// Older handshake revisions keep their plain 400; any other unknown value gets 2026-07-28's
+    /// UnsupportedProtocolVersion error, whose `data.supported` lets a client retry at one we serve.
+    static let retiredProtocolVersions: Set<String> = ["2024-11-05", "2025-03-26"]
     static let latestProtocolVersion = "2025-11-25"
     static let maximumBodySize = 1 << 20
 
@@ -46,6 +54,7 @@ struct MCPEndpoint: Sendable {
         self.server = server
         self.tools = tools
         self.toolList = ToolListCache(server: server)
+        self.stateless = StatelessResponder(server: server, toolList: toolList)
     }
 
     /// `router` is the group carrying `MCPOriginMiddleware`; preflights are answered there.
@@ -65,6 +74,9 @@ struct MCPEndpoint: Sendable {
     func post(_ request: Request, context: some Hummingbird.RequestContext) async throws -> Response {
         requests.increment()
         if let version = request.headers[.mcpProtocolVersion], !Self.supportedProtocolVersions.contains(version) {
+            guard Self.retiredProtocolVersions.contains(version) else {
+                return StatelessRejection.unsupportedProtocolVersion(version, supported: Self.supportedProtocolVersions.sorted()).response
+            }
             return JSONRPCErrorResponse.make(
                 status: .badRequest, code: -32600,
                 message: "Bad Request: unsupported MCP-Protocol-Version; supported: \(Self.supportedProtocolVersions.sorted().joined(separator: ", "))")
@@ -78,10 +90,21 @@ struct MCPEndpoint: Sendable {
         } catch {
             return JSONRPCErrorResponse.make(status: .badRequest, code: error.code, message: error.message)
         }
+        var statelessRequest: StatelessRequest?
+        if StatelessRequest.applies(to: request.headers, envelope: envelope) {
+            switch StatelessRequest.validate(envelope, body: data, headers: request.headers) {
+            case .success(let validated): statelessRequest = validated
+            case .failure(let rejection): return rejection.response
+            }
+        }
         if let name = envelope.toolName, let tool = tools.definition(named: name), !identity.has(scopes: tool.requiredScopes) {
             context.logger.info("tool call refused: insufficient scope",
                                 metadata: ["tool": "\(name)", "sub": "\(identity.subject)", "client_id": "\(identity.clientID)"])
             throw challenge.insufficientScope(required: tool.requiredScopes, granted: identity.scopes, tool: name)
+        }
+        if let statelessRequest {
+            return try await stateless.respond(to: statelessRequest, envelope: envelope, http: request, body: data,
+                                               as: identity, logger: context.logger)
         }
         if let requested = envelope.requestedProtocolVersion, !Self.supportedProtocolVersions.contains(requested) {
             data = InitializeRewriter.offering(Self.latestProtocolVersion, in: data)

@@ -7,8 +7,9 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Paths served to anyone, from any origin (the RFC 9728 documents).
     let publicPaths: Set<String>
 
+    /// `Mcp-Method` and `Mcp-Name` are the routing headers every MCP 2026-07-28 POST carries.
     static var allowHeaders: String {
-        "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID"
+        "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID"
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -28,6 +28,9 @@ struct JSONRPCEnvelope: Sendable {
     var idJSON: String? = nil
     /// Whether `params.cursor` was sent (a paginated `tools/list`).
     var hasCursor = false
+    /// Whether `params._meta` names `io.modelcontextprotocol/protocolVersion`: an MCP 2026-07-28
+    /// (stateless) request, whatever its headers say (`StatelessRequest`).
+    var hasPerRequestProtocolVersion = false
 
     var method: String? {
         switch kind {
@@ -61,7 +64,8 @@ struct JSONRPCEnvelope: Sendable {
             kind: message.hasID ? .request(method: method) : .notification(method: method),
             toolName: method == "tools/call" ? message.params?.name : nil,
             requestedProtocolVersion: method == "initialize" ? message.params?.protocolVersion : nil,
-            idJSON: message.idJSON, hasCursor: message.params?.cursor != nil)
+            idJSON: message.idJSON, hasCursor: message.params?.cursor != nil,
+            hasPerRequestProtocolVersion: message.params?.hasPerRequestProtocolVersion == true)
     }
 
     /// Decoded with `JSONDecoder`, like the SDK's own `Server`, so both agree on what an id is.
@@ -70,15 +74,26 @@ struct JSONRPCEnvelope: Sendable {
             var name: String?
             var protocolVersion: String?
             var cursor: String?
+            var hasPerRequestProtocolVersion = false
 
             init(from decoder: any Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 name = try? container.decodeIfPresent(String.self, forKey: .name)
                 protocolVersion = try? container.decodeIfPresent(String.self, forKey: .protocolVersion)
                 cursor = container.contains(.cursor) ? ((try? container.decode(String.self, forKey: .cursor)) ?? "") : nil
+                if container.contains(._meta), let meta = try? container.nestedContainer(keyedBy: MetaKey.self, forKey: ._meta) {
+                    hasPerRequestProtocolVersion = meta.contains(MetaKey(stringValue: StatelessRequest.protocolVersionKey))
+                }
             }
 
-            enum CodingKeys: String, CodingKey { case name, protocolVersion, cursor }
+            enum CodingKeys: String, CodingKey { case name, protocolVersion, cursor, _meta }
+
+            struct MetaKey: CodingKey {
+                let stringValue: String
+                init(stringValue: String) { self.stringValue = stringValue }
+                var intValue: Int? { nil }
+                init?(intValue: Int) { nil }
+            }
         }
 
         var jsonrpc: String?

@@ -17,10 +17,13 @@ struct MCPSessionlessServer: Sendable {
     /// A request the SDK has not answered by then is abandoned with a 504.
     var timeout: Duration = .seconds(30)
 
+    /// What `initialize` (2025) and `server/discover` (2026-07-28) both announce.
+    static let capabilities = Server.Capabilities(tools: .init(listChanged: false))
+    var info: Server.Info { Server.Info(name: name, version: version, title: title) }
+
     /// `logger` is the request's logger (it carries the request id).
     func handle(_ request: MCP.HTTPRequest, as identity: VerifiedIdentity, logger: Logger) async throws -> MCP.HTTPResponse {
-        let server = Server(name: name, version: version, title: title,
-                            capabilities: .init(tools: .init(listChanged: false)))
+        let server = Server(name: name, version: version, title: title, capabilities: Self.capabilities)
         let tools = self.tools
         await server.withMethodHandler(ListTools.self) { _ in tools.listResult }
         await server.withMethodHandler(CallTool.self) { parameters in

@@ -59,9 +59,10 @@ struct NoteStore: Sendable {
         return escaped
     }
 
+    /// A row of `id, body, created_at`, read by name.
     private static func note(_ row: PostgresRow) throws -> Note {
-        let (id, body, createdAt) = try row.decode((Int64, String, Date).self)
-        return Note(id: id, text: body, createdAt: createdAt)
+        let columns = row.columns
+        return Note(id: try columns["id"], text: try columns["body"], createdAt: try columns["created_at"])
     }
 }
 

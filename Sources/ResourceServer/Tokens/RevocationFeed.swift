@@ -126,12 +126,12 @@ final class RevocationFeed: Service, Sendable {
         let kid = keyID ?? ""
         let rows = try await withDeadline(.seconds(2)) { [database] in
             try await database.query("""
-                SELECT EXISTS (SELECT 1 FROM revoked_signing_keys WHERE kid = \(kid)),
-                       EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = \(jti))
+                SELECT EXISTS (SELECT 1 FROM revoked_signing_keys WHERE kid = \(kid)) AS key_revoked,
+                       EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = \(jti)) AS token_revoked
                 """)
         }
-        guard let row = rows.first else { return .valid }
-        let (keyRevoked, tokenRevoked) = try row.decode((Bool, Bool).self)
+        guard let columns = rows.first?.columns else { return .valid }
+        let (keyRevoked, tokenRevoked): (Bool, Bool) = (try columns["key_revoked"], try columns["token_revoked"])
         return keyRevoked ? .keyRevoked : tokenRevoked ? .tokenRevoked : .valid
     }
 
@@ -192,8 +192,9 @@ final class RevocationFeed: Service, Sendable {
 
     private func fetchRows(_ query: PostgresQuery) async throws -> [RevocationLedger.Row] {
         try await database.query(query).map { row in
-            let (seq, jti, expiresAt) = try row.decode((Int64, String, Date).self)
-            return RevocationLedger.Row(seq: seq, jti: jti, expiresAt: Int(expiresAt.timeIntervalSince1970))
+            let columns = row.columns
+            let expiresAt: Date = try columns["expires_at"]
+            return RevocationLedger.Row(seq: try columns["seq"], jti: try columns["jti"], expiresAt: Int(expiresAt.timeIntervalSince1970))
         }
     }
 }

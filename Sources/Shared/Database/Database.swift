@@ -117,7 +117,8 @@ public func withDeadline<T: Sendable>(
 }
 
 extension PostgresRow {
-    /// Decodes a row whose columns match `T` positionally.
+    /// Decodes a row of a single column (`row.decode(Int.self)`). A row of several columns is read
+    /// by name instead (`row.columns`, see `NamedColumns`).
     public func decode<each C: PostgresDecodable>(_ types: (repeat each C).Type) throws -> (repeat each C) {
         try self.decode(types, context: .default)
     }

@@ -24,10 +24,10 @@ public enum Migrator {
                 )
                 """, logger: logger)
             var applied: [Int: String] = [:]
-            for try await (version, checksum) in try await connection.query(
-                "SELECT version, checksum FROM schema_migrations", logger: logger
-            ).decode((Int, String).self) {
-                applied[version] = checksum
+            for try await row in try await connection.query("SELECT version, checksum FROM schema_migrations", logger: logger) {
+                let columns = row.columns
+                let version: Int = try columns["version"]
+                applied[version] = try columns["checksum"]
             }
             var newlyApplied: [Int] = []
             for migration in Migrations.all {

@@ -56,7 +56,8 @@ import Testing
                 #expect(secret.count >= 43)
                 let rows = try await server.database.query(
                     "SELECT secret_hash, token_endpoint_auth_method FROM clients WHERE client_id = \(client.id)")
-                let (hash, stored) = try #require(rows.first).decode((ByteBuffer, String).self)
+                let columns = try #require(rows.first).columns
+                let (hash, stored): (ByteBuffer, String) = (try columns["secret_hash"], try columns["token_endpoint_auth_method"])
                 let bytes = Array(buffer: hash)
                 #expect(bytes.count == 32)
                 #expect(bytes != Array(secret.utf8))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Shared
+import TestSupport
 import Testing
 @testable import AuthServer
 
@@ -63,7 +64,7 @@ import Testing
             // Same claims, our kid, a key that is not ours.
             let parsed = try JWTParser.parse(tokens.accessToken, expectedType: "at+jwt")
             let claims = try parsed.decodePayload(AccessTokenClaims.self)
-            let forged = try JWTSigner.sign(claims, key: try RSAKey.generate(bits: 2048), keyID: parsed.header.kid ?? "",
+            let forged = try JWTSigner.sign(claims, key: TestKeys.attacker, keyID: parsed.header.kid ?? "",
                                             type: "at+jwt")
             Self.expectChallenge(try await server.userInfo(forged), .unauthorized, "invalid_token")
             // An ID token is not an access token.

@@ -33,7 +33,8 @@ struct SigningKeyStoreTests {
             let keys = try await store.publishedKeys()
             #expect(keys.count == 1)
             let rows = try await database.query("SELECT private_key_sealed, kid FROM signing_keys")
-            let (sealed, kid) = try #require(rows.first).decode((ByteBuffer, String).self)
+            let columns = try #require(rows.first).columns
+            let (sealed, kid): (ByteBuffer, String) = (try columns["private_key_sealed"], try columns["kid"])
             let signer = try await store.currentSigner()
             #expect(kid == signer.kid && keys[0].kid == kid)
             // The stored bytes are not the DER: they open only with the KEK and the kid bound in.

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import TestSupport
 @testable import Shared
 
 /// A client's own key pair for `private_key_jwt` tests: RSA (RS256, PS256) or EC P-256 (ES256),
@@ -17,7 +18,7 @@ final class ClientKeyPair: @unchecked Sendable {
         self.kid = kid
         switch algorithm {
         case .rs256, .ps256:
-            let rsa = try RSAKey.generate(bits: 2048)
+            let rsa = try TestKeys.fresh()
             self.rsa = rsa
             pkey = rsa.pkey
         case .es256:

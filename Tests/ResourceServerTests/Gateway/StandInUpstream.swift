@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -54,7 +55,7 @@ final class LocalServer: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestSetupFailure("local server did not start") }
+        guard let port = await iterator.next() else { throw TestSetupError("local server did not start") }
         return LocalServer(port: port, received: received, group: group, task: task)
     }
 

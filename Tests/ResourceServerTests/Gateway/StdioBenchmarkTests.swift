@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import Testing
 @testable import ResourceServer
 
@@ -42,7 +43,7 @@ struct StdioBenchmarkTests {
                             while ContinuousClock.now - started < duration {
                                 let reply = try await Fixture.post(gateway, Fixture.call("echo", id: worker, arguments: #"{"text":"y"}"#),
                                                                    subject: "user-0")
-                                guard reply.toolText == "y" else { throw TestSetupFailure("bad reply: \(reply.body)") }
+                                guard reply.toolText == "y" else { throw TestSetupError("bad reply: \(reply.body)") }
                                 count += 1
                             }
                             return count

@@ -14,13 +14,11 @@ struct MetricsRouteTests {
     ])
     func variants(_ path: String) async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.send(.get, path)
-                #expect(reply.status == .notFound, "\(path): \(reply.status)")
-                #expect(!reply.body.contains("# TYPE"), "\(path)")
-                #expect(try await client.send(.get, "/metrics").status == .ok)
-            }
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
+            let reply = try await client.send(.get, path)
+            #expect(reply.status == .notFound, "\(path): \(reply.status)")
+            #expect(!reply.body.contains("# TYPE"), "\(path)")
+            #expect(try await client.send(.get, "/metrics").status == .ok)
         }
     }
 
@@ -29,12 +27,10 @@ struct MetricsRouteTests {
     ])
     func proxied(_ header: String) async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.send(.get, "/metrics", headers: [HTTPField.Name(header)!: "203.0.113.9"])
-                #expect(reply.status == .notFound)
-                #expect(try await client.send(.get, "/metrics").status == .ok)
-            }
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
+            let reply = try await client.send(.get, "/metrics", headers: [HTTPField.Name(header)!: "203.0.113.9"])
+            #expect(reply.status == .notFound)
+            #expect(try await client.send(.get, "/metrics").status == .ok)
         }
     }
 }

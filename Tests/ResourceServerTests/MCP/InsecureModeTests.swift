@@ -9,18 +9,13 @@ struct InsecureModeTests {
     @Test("with auth disabled, /mcp runs as the fixed benchmark identity; Origin is still enforced")
     func benchmarkIdentity() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
-            try await ResourceServerHarness.withServer(
-                authorizationServer: authorizationServer, clock: clock,
-                overrides: ["GATEHOUSE_INSECURE_DISABLE_AUTH": "true"]
-            ) { client in
-                let reply = try await client.callTool("whoami", token: nil)
-                #expect(reply.status == .ok)
-                #expect(reply.toolOutput["subject"] as? String == "benchmark")
-                #expect(reply.toolOutput["scopes"] as? [String] == ["notes:read", "notes:write"])
-                let refused = try await client.request("tools/list", token: nil, headers: [TransportSecurityTests.origin: "https://evil.example"])
-                #expect(refused.status == .forbidden)
-            }
+        try await ResourceServerHarness.withServer(clock: clock, overrides: ["GATEHOUSE_INSECURE_DISABLE_AUTH": "true"]) { authorizationServer, client in
+            let reply = try await client.callTool("whoami", token: nil)
+            #expect(reply.status == .ok)
+            #expect(reply.toolOutput["subject"] as? String == "benchmark")
+            #expect(reply.toolOutput["scopes"] as? [String] == ["notes:read", "notes:write"])
+            let refused = try await client.request("tools/list", token: nil, headers: [TransportSecurityTests.origin: "https://evil.example"])
+            #expect(refused.status == .forbidden)
         }
     }
 }

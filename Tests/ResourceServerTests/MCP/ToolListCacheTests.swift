@@ -32,23 +32,18 @@ struct ToolListCacheTests {
     @Test("over HTTP: ids echo back, a wrong Accept still gets the SDK's 406, a cursor goes to the SDK")
     func overHTTP() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
-            try await ResourceServerHarness.withServer(
-                authorizationServer: authorizationServer, clock: clock,
-                overrides: ["GATEHOUSE_INSECURE_DISABLE_AUTH": "true"]
-            ) { client in
-                let first = try await client.post(body: #"{"jsonrpc":"2.0","id":"x-1","method":"tools/list"}"#, token: nil)
-                #expect(first.status == .ok && first.json["id"] as? String == "x-1")
-                #expect((first.result?["tools"] as? [Any])?.count == 5)
-                let second = try await client.post(body: #"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#, token: nil)
-                #expect(second.json["id"] as? Int == 7 && second.result?["tools"] != nil)
-                let notAcceptable = try await client.post(
-                    body: #"{"jsonrpc":"2.0","id":8,"method":"tools/list"}"#, token: nil, headers: [.accept: "text/html"])
-                #expect(notAcceptable.status == .notAcceptable)
-                let paged = try await client.post(
-                    body: #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"cursor":"next"}}"#, token: nil)
-                #expect(paged.status == .ok && paged.json["id"] as? Int == 9)
-            }
+        try await ResourceServerHarness.withServer(clock: clock, overrides: ["GATEHOUSE_INSECURE_DISABLE_AUTH": "true"]) { authorizationServer, client in
+            let first = try await client.post(body: #"{"jsonrpc":"2.0","id":"x-1","method":"tools/list"}"#, token: nil)
+            #expect(first.status == .ok && first.json["id"] as? String == "x-1")
+            #expect((first.result?["tools"] as? [Any])?.count == 5)
+            let second = try await client.post(body: #"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#, token: nil)
+            #expect(second.json["id"] as? Int == 7 && second.result?["tools"] != nil)
+            let notAcceptable = try await client.post(
+                body: #"{"jsonrpc":"2.0","id":8,"method":"tools/list"}"#, token: nil, headers: [.accept: "text/html"])
+            #expect(notAcceptable.status == .notAcceptable)
+            let paged = try await client.post(
+                body: #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"cursor":"next"}}"#, token: nil)
+            #expect(paged.status == .ok && paged.json["id"] as? Int == 9)
         }
     }
 }

@@ -23,7 +23,7 @@ struct TransportSecurityTests {
             #expect(reply.headers[.accessControlAllowOrigin] == Self.inspector)
             #expect(reply.headers[.accessControlAllowMethods] == "GET, POST, DELETE, OPTIONS")
             #expect(reply.headers[.accessControlAllowHeaders]
-                    == "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID")
+                    == "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID")
             #expect(reply.headers[.accessControlExposeHeaders] == "WWW-Authenticate, Mcp-Session-Id")
             #expect(reply.headers[.vary] == "Origin")
         }
@@ -136,7 +136,7 @@ struct TransportSecurityTests {
     @Test("two clients using the same JSON-RPC id at once each get their own answer")
     func concurrentSameID() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             var alice = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             alice.subject = "alice-\(UUID().uuidString)"
             var bob = alice
@@ -144,19 +144,17 @@ struct TransportSecurityTests {
             bob.jti = UUID().uuidString
             let tokens = [alice.token(), bob.token()]
             let subjects = [alice.subject, bob.subject]
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let body = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for round in 0..<10 {
-                        let token = tokens[round % 2]
-                        let subject = subjects[round % 2]
-                        group.addTask {
-                            let reply = try await client.post(body: body, token: token)
-                            #expect(reply.toolOutput["subject"] as? String == subject)
-                        }
+            let body = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<10 {
+                    let token = tokens[round % 2]
+                    let subject = subjects[round % 2]
+                    group.addTask {
+                        let reply = try await client.post(body: body, token: token)
+                        #expect(reply.toolOutput["subject"] as? String == subject)
                     }
-                    try await group.waitForAll()
                 }
+                try await group.waitForAll()
             }
         }
     }
@@ -164,11 +162,9 @@ struct TransportSecurityTests {
     /// A server with a stand-in AS and a token carrying every scope.
     private func withServer(_ body: @escaping @Sendable (MCPTestClient, String) async throws -> Void) async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             let token = TokenMinter(issuer: authorizationServer.issuer, clock: clock).token()
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                try await body(client, token)
-            }
+            try await body(client, token)
         }
     }
 }

@@ -22,7 +22,7 @@ enum ResourceServerHarness {
     static func configuration(issuer: String, overrides: [String: String] = [:]) throws -> ResourceServerConfiguration {
         var values = ProcessInfo.processInfo.environment.filter { $0.key == "DATABASE_URL" }
         guard values["DATABASE_URL"] != nil else {
-            throw TestSetupFailure("DATABASE_URL is not set: export DATABASE_URL=postgres://… before swift test")
+            throw TestSetupError("DATABASE_URL is not set: export DATABASE_URL=postgres://… before swift test")
         }
         values["GATEHOUSE_RS_PORT"] = "0"
         values["GATEHOUSE_ISSUER"] = issuer
@@ -39,6 +39,21 @@ enum ResourceServerHarness {
         let configuration = try configuration(issuer: authorizationServer.issuer, overrides: overrides)
         let app = try await buildResourceServer(configuration: configuration, logger: logger, clock: clock.clock)
         return try await app.test(.live) { client in try await body(MCPTestClient(client: client)) }
+    }
+
+    /// The one entry point of most tests: the real resource server against a fresh stand-in
+    /// authorization server publishing `keys`, both stopped when `body` returns.
+    static func withServer<T: Sendable>(
+        clock: TestClock,
+        publishing keys: [RSAKey] = [TestKeys.primary],
+        overrides: [String: String] = [:],
+        _ body: @escaping @Sendable (StandInAuthorizationServer, MCPTestClient) async throws -> T
+    ) async throws -> T {
+        try await StandInAuthorizationServer.withRunning(publishing: keys) { authorizationServer in
+            try await withServer(authorizationServer: authorizationServer, clock: clock, overrides: overrides) { client in
+                try await body(authorizationServer, client)
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Shared
+import TestSupport
 
 /// A real HTTP server on port 0 playing the authorization server's public side: RFC 8414 metadata
 /// and the JWKS (with `Cache-Control: public, max-age=300`, like the real one). It counts JWKS
@@ -49,7 +50,7 @@ final class StandInAuthorizationServer: Sendable {
         let task = Task { try await group.run() }
         runState.withLockedValue { $0 = (group, task) }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestSetupFailure("stand-in AS did not start") }
+        guard let port = await iterator.next() else { throw TestSetupError("stand-in AS did not start") }
         issuerBox.withLockedValue { $0 = "http://127.0.0.1:\(port)" }
     }
 
@@ -75,9 +76,4 @@ final class StandInAuthorizationServer: Sendable {
             throw error
         }
     }
-}
-
-struct TestSetupFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -11,40 +11,38 @@ struct JWKSCacheTests {
     @Test("unknown kids refetch at most once per 10 s; a rotated-in key is found after that")
     func unknownKidRateLimited() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             let minter = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                #expect(try await client.callTool("whoami", token: minter.token()).status == .ok)
-                let baseline = authorizationServer.jwksFetchCount
-                #expect(baseline >= 1)
+            #expect(try await client.callTool("whoami", token: minter.token()).status == .ok)
+            let baseline = authorizationServer.jwksFetchCount
+            #expect(baseline >= 1)
 
-                // The AS rotates in a new key; a token signed with it arrives within 10 s of the last fetch.
-                authorizationServer.publish([TestKeys.primary, TestKeys.secondary])
-                var rotated = minter
-                rotated.key = TestKeys.secondary
-                rotated.keyID = TestKeys.secondaryKID
-                rotated.jti = UUID().uuidString
+            // The AS rotates in a new key; a token signed with it arrives within 10 s of the last fetch.
+            authorizationServer.publish([TestKeys.primary, TestKeys.secondary])
+            var rotated = minter
+            rotated.key = TestKeys.secondary
+            rotated.keyID = TestKeys.secondaryKID
+            rotated.jti = UUID().uuidString
 
-                // A flood of made-up kids: no fetch at all inside the window.
-                for index in 0..<20 {
-                    var garbage = minter
-                    garbage.keyID = "garbage-\(index)"
-                    #expect(try await client.callTool("whoami", token: garbage.token()).status == .unauthorized)
-                }
-                #expect(try await client.callTool("whoami", token: rotated.token()).status == .unauthorized)
-                #expect(authorizationServer.jwksFetchCount == baseline)
-
-                // After 10 s the next unknown kid may fetch once, which finds the rotated key.
-                clock.advance(seconds: 11)
-                #expect(try await client.callTool("whoami", token: rotated.token()).status == .ok)
-                #expect(authorizationServer.jwksFetchCount == baseline + 1)
-                for index in 0..<20 {
-                    var garbage = minter
-                    garbage.keyID = "more-garbage-\(index)"
-                    _ = try await client.callTool("whoami", token: garbage.token())
-                }
-                #expect(authorizationServer.jwksFetchCount == baseline + 1)
+            // A flood of made-up kids: no fetch at all inside the window.
+            for index in 0..<20 {
+                var garbage = minter
+                garbage.keyID = "garbage-\(index)"
+                #expect(try await client.callTool("whoami", token: garbage.token()).status == .unauthorized)
             }
+            #expect(try await client.callTool("whoami", token: rotated.token()).status == .unauthorized)
+            #expect(authorizationServer.jwksFetchCount == baseline)
+
+            // After 10 s the next unknown kid may fetch once, which finds the rotated key.
+            clock.advance(seconds: 11)
+            #expect(try await client.callTool("whoami", token: rotated.token()).status == .ok)
+            #expect(authorizationServer.jwksFetchCount == baseline + 1)
+            for index in 0..<20 {
+                var garbage = minter
+                garbage.keyID = "more-garbage-\(index)"
+                _ = try await client.callTool("whoami", token: garbage.token())
+            }
+            #expect(authorizationServer.jwksFetchCount == baseline + 1)
         }
     }
 

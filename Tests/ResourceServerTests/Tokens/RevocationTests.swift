@@ -14,26 +14,24 @@ struct RevocationTests {
     @Test("a cached token is refused once its jti lands in revoked_access_tokens")
     func revocationReachesCachedToken() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             let minter = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             let token = minter.token()
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                // Twice: the second call is served from the validated-token cache.
-                for _ in 0..<2 { #expect(try await client.callTool("whoami", token: token).status == .ok) }
-                try await RevocationFixture.revoke(jti: minter.jti, expiresAt: clock.now.addingTimeInterval(300))
-                let start = ContinuousClock.now  // the row is committed: the clock starts now
-                var refused = false
-                while ContinuousClock.now - start < .seconds(10) {
-                    let reply = try await client.callTool("whoami", token: token)
-                    if reply.status == .unauthorized {
-                        refused = true
-                        #expect(reply.challenge?.contains(#"error_description="token revoked""#) == true)
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
+            // Twice: the second call is served from the validated-token cache.
+            for _ in 0..<2 { #expect(try await client.callTool("whoami", token: token).status == .ok) }
+            try await RevocationFixture.revoke(jti: minter.jti, expiresAt: clock.now.addingTimeInterval(300))
+            let start = ContinuousClock.now  // the row is committed: the clock starts now
+            var refused = false
+            while ContinuousClock.now - start < .seconds(10) {
+                let reply = try await client.callTool("whoami", token: token)
+                if reply.status == .unauthorized {
+                    refused = true
+                    #expect(reply.challenge?.contains(#"error_description="token revoked""#) == true)
+                    break
                 }
-                #expect(refused)
+                try await Task.sleep(for: .milliseconds(50))
             }
+            #expect(refused)
         }
     }
 

@@ -97,35 +97,31 @@ struct TokenValidationTests {
     @Test("a refused token gets 401 invalid_token with a short description", arguments: rejections)
     func refused(_ rejection: Case) async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             let minter = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             let token = rejection.token(minter)
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.request("tools/list", token: token)
-                #expect(reply.status == .unauthorized)
-                #expect(reply.challenge == """
-                    Bearer error="invalid_token", error_description="\(rejection.expected)", \
-                    resource_metadata="\(ResourceServerHarness.metadataURL)", scope="notes:read notes:write"
-                    """)
-                #expect(!reply.body.contains(token))
-            }
+            let reply = try await client.request("tools/list", token: token)
+            #expect(reply.status == .unauthorized)
+            #expect(reply.challenge == """
+                Bearer error="invalid_token", error_description="\(rejection.expected)", \
+                resource_metadata="\(ResourceServerHarness.metadataURL)", scope="notes:read notes:write"
+                """)
+            #expect(!reply.body.contains(token))
         }
     }
 
     @Test("no token: 401 with resource_metadata and scope but no error code (RFC 6750 §3.1)")
     func missingToken() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.request("tools/list", token: nil)
-                #expect(reply.status == .unauthorized)
-                #expect(reply.challenge == """
-                    Bearer resource_metadata="\(ResourceServerHarness.metadataURL)", scope="notes:read notes:write"
-                    """)
-                let basic = try await client.request("tools/list", token: nil, headers: [.authorization: "Basic YTpi"])
-                #expect(basic.status == .unauthorized)
-                #expect(basic.challenge?.contains("error=") == false)
-            }
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
+            let reply = try await client.request("tools/list", token: nil)
+            #expect(reply.status == .unauthorized)
+            #expect(reply.challenge == """
+                Bearer resource_metadata="\(ResourceServerHarness.metadataURL)", scope="notes:read notes:write"
+                """)
+            let basic = try await client.request("tools/list", token: nil, headers: [.authorization: "Basic YTpi"])
+            #expect(basic.status == .unauthorized)
+            #expect(basic.challenge?.contains("error=") == false)
         }
     }
 
@@ -134,35 +130,33 @@ struct TokenValidationTests {
     @Test("a query-string token is never used: alone it gets the bare 401 challenge, beside the header 400 invalid_request (RFC 6750 §3.1)")
     func queryStringToken() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             let token = TokenMinter(issuer: authorizationServer.issuer, clock: clock).token()
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let body = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
-                let queries = ["access_token=\(token)", "x=1&access_token=\(token)", "%61ccess_token=\(token)", "access_token"]
-                for query in queries {
-                    let alone = try await client.post(body: body, token: nil, path: "/mcp?\(query)")
-                    #expect(alone.status == .unauthorized, "\(query)")
-                    #expect(alone.challenge == """
-                        Bearer resource_metadata="\(ResourceServerHarness.metadataURL)", scope="notes:read notes:write"
-                        """, "\(query)")
-                    #expect(!alone.body.contains(token))
+            let body = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+            let queries = ["access_token=\(token)", "x=1&access_token=\(token)", "%61ccess_token=\(token)", "access_token"]
+            for query in queries {
+                let alone = try await client.post(body: body, token: nil, path: "/mcp?\(query)")
+                #expect(alone.status == .unauthorized, "\(query)")
+                #expect(alone.challenge == """
+                    Bearer resource_metadata="\(ResourceServerHarness.metadataURL)", scope="notes:read notes:write"
+                    """, "\(query)")
+                #expect(!alone.body.contains(token))
 
-                    let both = try await client.post(body: body, token: token, path: "/mcp?\(query)")
-                    #expect(both.status == .badRequest, "\(query)")
-                    #expect(both.headers[.contentType] == "application/json", "\(query)")
-                    #expect(both.json["error"] as? String == "invalid_request", "\(query)")
-                    #expect(both.challenge?.hasPrefix(#"Bearer error="invalid_request""#) == true, "\(query)")
-                    #expect(!both.body.contains(token))
-                }
-                #expect(try await client.post(body: body, token: token, path: "/mcp?other=access&token=1").status == .ok)
+                let both = try await client.post(body: body, token: token, path: "/mcp?\(query)")
+                #expect(both.status == .badRequest, "\(query)")
+                #expect(both.headers[.contentType] == "application/json", "\(query)")
+                #expect(both.json["error"] as? String == "invalid_request", "\(query)")
+                #expect(both.challenge?.hasPrefix(#"Bearer error="invalid_request""#) == true, "\(query)")
+                #expect(!both.body.contains(token))
             }
+            #expect(try await client.post(body: body, token: token, path: "/mcp?other=access&token=1").status == .ok)
         }
     }
 
     @Test("valid tokens pass: audience array, expiry inside the leeway, case-insensitive typ")
     func accepted() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             var arrayAudience = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             arrayAudience.audience = .many(["http://other.example", ResourceServerHarness.resource])
             var withinLeeway = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
@@ -172,12 +166,10 @@ struct TokenValidationTests {
             var longest = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             longest.lifetime = 3_600 + 30  // the configured lifetime plus the leeway
             let tokens = [arrayAudience.token(), withinLeeway.token(), upperType.token(), longest.token()]
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                for token in tokens {
-                    let reply = try await client.callTool("whoami", token: token)
-                    #expect(reply.status == .ok)
-                    #expect(reply.toolOutput["subject"] as? String == "alice")
-                }
+            for token in tokens {
+                let reply = try await client.callTool("whoami", token: token)
+                #expect(reply.status == .ok)
+                #expect(reply.toolOutput["subject"] as? String == "alice")
             }
         }
     }
@@ -185,14 +177,15 @@ struct TokenValidationTests {
     @Test("a token revoked before its first use is refused (revoked_access_tokens)")
     func revokedBeforeUse() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
-            let minter = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
-            try await RevocationFixture.revoke(jti: minter.jti, expiresAt: clock.now.addingTimeInterval(300))
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.request("tools/list", token: minter.token())
-                #expect(reply.status == .unauthorized)
-                #expect(reply.challenge?.contains(#"error="invalid_token", error_description="token revoked""#) == true)
-            }
+        // Revoked before the server starts, so its first poll already knows.
+        let minter = TokenMinter(issuer: "placeholder", clock: clock)
+        try await RevocationFixture.revoke(jti: minter.jti, expiresAt: clock.now.addingTimeInterval(300))
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
+            var minter = minter
+            minter.issuer = authorizationServer.issuer
+            let reply = try await client.request("tools/list", token: minter.token())
+            #expect(reply.status == .unauthorized)
+            #expect(reply.challenge?.contains(#"error="invalid_token", error_description="token revoked""#) == true)
         }
     }
 }

@@ -49,7 +49,7 @@ struct NotesToolsTests {
     @Test("a call without the tool's scope is a transport-level 403 insufficient_scope (MCP step-up)")
     func insufficientScope() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             var minter = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             minter.scope = "notes:read"
             let token = minter.token()
@@ -57,23 +57,21 @@ struct NotesToolsTests {
             bare.scope = ""
             bare.jti = UUID().uuidString
             let bareToken = bare.token()
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.callTool("notes_add", ["text": "x"], token: token)
-                #expect(reply.status == .forbidden)
-                #expect(reply.challenge == """
-                    Bearer error="insufficient_scope", scope="notes:read notes:write", \
-                    resource_metadata="\(ResourceServerHarness.metadataURL)", \
-                    error_description="the notes_add tool requires notes:write"
-                    """)
-                #expect(try await client.callTool("notes_list", token: token).status == .ok)
+            let reply = try await client.callTool("notes_add", ["text": "x"], token: token)
+            #expect(reply.status == .forbidden)
+            #expect(reply.challenge == """
+                Bearer error="insufficient_scope", scope="notes:read notes:write", \
+                resource_metadata="\(ResourceServerHarness.metadataURL)", \
+                error_description="the notes_add tool requires notes:write"
+                """)
+            #expect(try await client.callTool("notes_list", token: token).status == .ok)
 
-                // tools/list shows every tool even to a token with no scopes at all.
-                let listed = try await client.request("tools/list", token: bareToken)
-                let names = (listed.result?["tools"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
-                #expect(names == ["whoami", "notes_add", "notes_list", "notes_search", "notes_delete"])
-                let whoami = try await client.callTool("whoami", token: bareToken)
-                #expect(whoami.toolOutput["scopes"] as? [String] == [])
-            }
+            // tools/list shows every tool even to a token with no scopes at all.
+            let listed = try await client.request("tools/list", token: bareToken)
+            let names = (listed.result?["tools"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+            #expect(names == ["whoami", "notes_add", "notes_list", "notes_search", "notes_delete"])
+            let whoami = try await client.callTool("whoami", token: bareToken)
+            #expect(whoami.toolOutput["scopes"] as? [String] == [])
         }
     }
 
@@ -104,18 +102,16 @@ struct NotesToolsTests {
     @Test("whoami reports the token's subject, client and scopes")
     func whoami() async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             var minter = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             minter.subject = "user-42"
             minter.clientID = "inspector"
             let token = minter.token()
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                let reply = try await client.callTool("whoami", token: token)
-                #expect(reply.toolOutput["subject"] as? String == "user-42")
-                #expect(reply.toolOutput["client_id"] as? String == "inspector")
-                #expect(reply.toolOutput["scopes"] as? [String] == ["notes:read", "notes:write"])
-                #expect((reply.result?["structuredContent"] as? [String: Any])?["subject"] as? String == "user-42")
-            }
+            let reply = try await client.callTool("whoami", token: token)
+            #expect(reply.toolOutput["subject"] as? String == "user-42")
+            #expect(reply.toolOutput["client_id"] as? String == "inspector")
+            #expect(reply.toolOutput["scopes"] as? [String] == ["notes:read", "notes:write"])
+            #expect((reply.result?["structuredContent"] as? [String: Any])?["subject"] as? String == "user-42")
         }
     }
 
@@ -127,15 +123,13 @@ struct NotesToolsTests {
     /// Fresh subjects per test, so parallel tests and earlier runs never share notes.
     private func withTwoUsers(_ body: @escaping @Sendable (MCPTestClient, String, String) async throws -> Void) async throws {
         let clock = TestClock()
-        try await StandInAuthorizationServer.withRunning { authorizationServer in
+        try await ResourceServerHarness.withServer(clock: clock) { authorizationServer, client in
             var alice = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             alice.subject = "alice-\(UUID().uuidString)"
             var bob = TokenMinter(issuer: authorizationServer.issuer, clock: clock)
             bob.subject = "bob-\(UUID().uuidString)"
             let tokens = (alice.token(), bob.token())
-            try await ResourceServerHarness.withServer(authorizationServer: authorizationServer, clock: clock) { client in
-                try await body(client, tokens.0, tokens.1)
-            }
+            try await body(client, tokens.0, tokens.1)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 /// Cross-checks against implementations that share no code with ours: the `openssl` CLI and Python's
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func opensslCLIVerifiesOurSignatureAndRejectsTampering() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let token = try JWTSigner.sign(CryptoFixtures.sampleClaims(), key: key, keyID: key.thumbprint(), type: "at+jwt")
         let parsed = try JWTParser.parse(token, expectedType: "at+jwt")
         let dir = try CryptoFixtures.makeTemporaryDirectory()
@@ -45,7 +46,7 @@ import Testing
     }
 
     @Test func weVerifyOpenSSLCLISignatureWithKeyExportedFromOurDER() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let kid = try key.thumbprint()
         let ours = try JWTParser.parse(JWTSigner.sign(CryptoFixtures.sampleClaims(), key: key, keyID: kid, type: "at+jwt"),
                                        expectedType: "at+jwt")
@@ -67,7 +68,7 @@ import Testing
     }
 
     @Test func joserfcVerifiesOurTokenWithOurJWKS() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let claims = CryptoFixtures.sampleClaims(aud: .many(["https://mcp.example.com/mcp", "https://other.example.com"]))
         let token = try JWTSigner.sign(claims, key: key, keyID: key.thumbprint(), type: "at+jwt")
         let dir = try CryptoFixtures.makeTemporaryDirectory()
@@ -81,13 +82,13 @@ import Testing
         #expect(verified == claims)
 
         // And joserfc must reject the same token under someone else's key.
-        let otherJWKS = try write(JSONEncoder().encode(JWKS(keys: [CryptoTestKeys.other.get().publicJWK()])).map { $0 },
+        let otherJWKS = try write(JSONEncoder().encode(JWKS(keys: [TestKeys.secondary.publicJWK()])).map { $0 },
                                   "other.json", in: dir)
         #expect(try runPython(["verify", tokenPath, otherJWKS, "at+jwt"], in: dir).status != 0)
     }
 
     @Test func weVerifyJoserfcTokenSignedWithKeyExportedFromOurDER() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let kid = try key.thumbprint()
         let dir = try CryptoFixtures.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -105,6 +106,6 @@ import Testing
         #expect(claims == CryptoFixtures.sampleClaims())
         try claims.validate(issuer: "https://auth.example.com", audience: "https://mcp.example.com/mcp",
                             now: claims.iat + 10)
-        #expect(throws: JWTError.badSignature) { try parsed.verifySignature(with: CryptoTestKeys.other.get()) }
+        #expect(throws: JWTError.badSignature) { try parsed.verifySignature(with: TestKeys.secondary) }
     }
 }

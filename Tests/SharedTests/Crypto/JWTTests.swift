@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 @Suite struct JWTTests {
@@ -10,20 +11,19 @@ import Testing
     /// Builds a compact JWS from raw JSON, signed RS256 with `key` (or carrying `signature` verbatim).
     func forge(header: String, payload: String, key: RSAKey? = nil, signature: [UInt8]? = nil) throws -> String {
         let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(payload.utf8))
-        let sig = try signature ?? (key ?? CryptoTestKeys.rsa.get()).signRS256(Array(input.utf8))
+        let sig = try signature ?? (key ?? TestKeys.primary).signRS256(Array(input.utf8))
         return input + "." + Base64URL.encode(sig)
     }
 
     func signed(_ claims: AccessTokenClaims) throws -> String {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         return try JWTSigner.sign(claims, key: key, keyID: key.thumbprint(), type: "at+jwt")
     }
 
     func parseAndValidate(_ token: String, issuer: String = issuer, audience: String = audience,
                           now: Int = now) throws(JWTError) -> AccessTokenClaims {
         let parsed = try JWTParser.parse(token, expectedType: "at+jwt")
-        let key: RSAKey
-        do { key = try CryptoTestKeys.rsa.get() } catch { throw .malformed("test key") }
+        let key = TestKeys.primary
         try parsed.verifySignature(with: key)
         let claims = try parsed.decodePayload(AccessTokenClaims.self)
         try claims.validate(issuer: issuer, audience: audience, now: now)
@@ -33,17 +33,17 @@ import Testing
     @Test func signedTokenHasPinnedHeaderAndValidates() throws {
         let token = try signed(CryptoFixtures.sampleClaims(now: Self.now))
         let parsed = try JWTParser.parse(token, expectedType: "at+jwt")
-        #expect(parsed.header == JOSEHeader(alg: "RS256", typ: "at+jwt", kid: try CryptoTestKeys.rsa.get().thumbprint()))
+        #expect(parsed.header == JOSEHeader(alg: "RS256", typ: "at+jwt", kid: try TestKeys.primary.thumbprint()))
         #expect(String(decoding: parsed.payload, as: UTF8.self).contains("\"aud\":\"https://mcp.example.com/mcp\""))
         #expect(try parseAndValidate(token) == CryptoFixtures.sampleClaims(now: Self.now))
     }
 
     @Test func verifySignatureWithKeysSelectsByKid() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let parsed = try JWTParser.parse(try signed(CryptoFixtures.sampleClaims()), expectedType: "at+jwt")
         try parsed.verifySignature(withKeys: [key.thumbprint(): key])
         #expect(throws: JWTError.unknownKeyID(try key.thumbprint())) {
-            try parsed.verifySignature(withKeys: ["other": CryptoTestKeys.other.get()])
+            try parsed.verifySignature(withKeys: ["other": TestKeys.secondary])
         }
     }
 
@@ -88,7 +88,7 @@ import Testing
 
     /// The classic key-confusion attack: HMAC "signed" with the RSA public key as the shared secret.
     @Test func algHS256SignedWithPublicKeyIsRejected() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let header = Base64URL.encode(Array(#"{"alg":"HS256","typ":"at+jwt","kid":"\#(try key.thumbprint())"}"#.utf8))
         let input = header + "." + Base64URL.encode(try JSONEncoder().encode(CryptoFixtures.sampleClaims()))
         let mac = Digest.hmacSHA256(key: Array(try key.publicKeyPEM().utf8), message: Array(input.utf8))
@@ -118,8 +118,8 @@ import Testing
     }
 
     @Test func badSignatureIsRejected() throws {
-        let otherKey = try CryptoTestKeys.other.get()
-        let foreign = try JWTSigner.sign(CryptoFixtures.sampleClaims(now: Self.now), key: otherKey, keyID: CryptoTestKeys.rsa.get().thumbprint(),
+        let otherKey = TestKeys.secondary
+        let foreign = try JWTSigner.sign(CryptoFixtures.sampleClaims(now: Self.now), key: otherKey, keyID: TestKeys.primary.thumbprint(),
                                          type: "at+jwt")
         #expect(throws: JWTError.badSignature) { try parseAndValidate(foreign) }
 

@@ -1,10 +1,11 @@
 import Foundation
 import Shared
+import TestSupport
 import Testing
 
 @Suite struct RSAKeyTests {
     @Test func generatesPrivate2048BitKey() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         #expect(key.isPrivate)
         #expect(key.bits == 2048)
     }
@@ -15,7 +16,7 @@ import Testing
     }
 
     @Test func privateKeyDERRoundTripKeepsTheKey() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let der = try key.privateKeyDER()
         let reloaded = try RSAKey(privateKeyDER: der)
         #expect(reloaded.isPrivate)
@@ -27,14 +28,14 @@ import Testing
     }
 
     @Test func privateKeyDERRejectsGarbageAndTrailingBytes() throws {
-        let der = try CryptoTestKeys.rsa.get().privateKeyDER()
+        let der = try TestKeys.primary.privateKeyDER()
         #expect(throws: CryptoError.self) { try RSAKey(privateKeyDER: [0x30, 0x03, 0x02, 0x01, 0x00]) }
         #expect(throws: CryptoError.self) { try RSAKey(privateKeyDER: []) }
         #expect(throws: CryptoError.self) { try RSAKey(privateKeyDER: der + [0x00]) }
     }
 
     @Test func publicJWKHasRFC7517MembersAndThumbprintKid() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let jwk = try key.publicJWK()
         #expect(jwk.kty == "RSA")
         #expect(jwk.e == "AQAB")
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func publicJWKImportRejectsBadKeys() throws {
-        let jwk = try CryptoTestKeys.rsa.get().publicJWK()
+        let jwk = try TestKeys.primary.publicJWK()
         #expect(throws: CryptoError.self) { try RSAKey(publicJWK: JWK(kty: "EC", n: jwk.n, e: jwk.e)) }
         #expect(throws: CryptoError.self) { try RSAKey(publicJWK: JWK(kty: "RSA", n: nil, e: jwk.e)) }
         #expect(throws: CryptoError.self) { try RSAKey(publicJWK: JWK(kty: "RSA", n: jwk.n, e: "AQAB=")) }
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func signVerifyAndTamperDetection() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let message = Array("header.payload".utf8)
         let signature = try key.signRS256(message)
         #expect(signature.count == 256)
@@ -84,11 +85,11 @@ import Testing
         #expect(!key.verifyRS256(signature: tamperedSignature, message: message))
         #expect(!key.verifyRS256(signature: Array(signature.dropLast()), message: message))
         #expect(!key.verifyRS256(signature: [], message: message))
-        #expect(!(try CryptoTestKeys.other.get()).verifyRS256(signature: signature, message: message))
+        #expect(!TestKeys.secondary.verifyRS256(signature: signature, message: message))
     }
 
     @Test func publicOnlyKeyFromJWKVerifiesButCannotSign() throws {
-        let key = try CryptoTestKeys.rsa.get()
+        let key = TestKeys.primary
         let publicKey = try RSAKey(publicJWK: key.publicJWK())
         #expect(!publicKey.isPrivate)
         let message = Array("verify me".utf8)
@@ -99,7 +100,7 @@ import Testing
     }
 
     @Test func pemHasRFC7468Framing() throws {
-        let pem = try CryptoTestKeys.rsa.get().publicKeyPEM()
+        let pem = try TestKeys.primary.publicKeyPEM()
         let lines = pem.split(separator: "\n")
         #expect(lines.first == "-----BEGIN PUBLIC KEY-----")
         #expect(lines.last == "-----END PUBLIC KEY-----")

@@ -2,12 +2,6 @@ import Foundation
 import Shared
 import Testing
 
-/// One RSA-2048 key per test process: keygen costs 70–300 ms and the tests only need *a* valid key.
-enum CryptoTestKeys {
-    static let rsa = Result { try RSAKey.generate(bits: 2048) }
-    static let other = Result { try RSAKey.generate(bits: 2048) }
-}
-
 /// RFC 7638 §3.1 example key (the RFC 7517 Appendix A.1 modulus).
 enum RFC7638Example {
     static let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"

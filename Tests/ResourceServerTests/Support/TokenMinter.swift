@@ -2,16 +2,6 @@ import Foundation
 import TestSupport
 import Shared
 
-/// RSA keys are slow to generate (up to ~0.3 s), so the suite makes each one once.
-enum TestKeys {
-    static let primary = try! RSAKey.generate(bits: 2048)
-    static let secondary = try! RSAKey.generate(bits: 2048)
-    static let attacker = try! RSAKey.generate(bits: 2048)
-
-    static var primaryKID: String { try! primary.thumbprint() }
-    static var secondaryKID: String { try! secondary.thumbprint() }
-}
-
 /// Builds access tokens the way the authorization server does, with every field overridable so each
 /// test can break exactly one thing.
 struct TokenMinter: Sendable {
