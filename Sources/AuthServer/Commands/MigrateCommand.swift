@@ -14,8 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         // withDatabase migrates before running the body; this reports what is now applied.
         let versions = try await AdminRuntime.withDatabase(try AdminRuntime.databaseConfiguration()) { database, _ in
-            try await database.query("SELECT version FROM schema_migrations ORDER BY version")
-                .map { try $0.decode(Int.self, context: .default) }
+            try await Migrator.appliedVersions(database)
         }
         print("schema is up to date (migrations applied: \(versions.map(String.init).joined(separator: ", ")))")
     }
