@@ -19,8 +19,7 @@ struct MigrateCommand: AsyncParsableCommand {
             try ClientsCommand.CreateResourceServer.fromEnvironment(Shared.Environment())
         }
         let (versions, created) = try await AdminRuntime.withDatabase(try AdminRuntime.databaseConfiguration()) { database, logger in
-            let versions = try await database.query("SELECT version FROM schema_migrations ORDER BY version")
-                .map { try $0.decode(Int.self, context: .default) }
+            let versions = try await Migrator.appliedVersions(database)
             guard let (id, file) = resourceServer else { return (versions, nil as String?) }
             return (versions, try await ClientsCommand.CreateResourceServer.ensure(id: id, secretFile: file, database: database, logger: logger))
         }

@@ -11,6 +11,11 @@ public enum Migrator {
     /// Arbitrary constant identifying "Gatehouse schema migration" among advisory locks.
     static let lockKey: Int64 = 0x6761_7465_686F_7573  // "gatehous"
 
+    /// Every version recorded in `schema_migrations`, in order (what `migrate` reports).
+    public static func appliedVersions(_ database: Database) async throws -> [Int] {
+        try await database.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.decode(Int.self) }
+    }
+
     @discardableResult
     public static func migrate(_ database: Database, logger: Logger) async throws -> [Int] {
         try await unwrappingTransactionError { try await database.client.withTransaction(logger: logger) { connection in
