@@ -7,11 +7,13 @@ table and the ratios from them. A row without a RESULT line is reported as "wrk 
 
 Usage: python bench/report.py LOGS_DIR
 """
+import json
 import os
 import sys
 from dataclasses import dataclass
 
-ROWS = ["register", "refresh", "mcp_noauth_1", "mcp_auth_1", "mcp_noauth_2", "mcp_auth_2", "mcp_noauth_no_header"]
+ROWS = ["register", "refresh", "mcp_noauth_1", "mcp_auth_1", "mcp_noauth_2", "mcp_auth_2", "mcp_noauth_no_header",
+        "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2", "gateway_direct_c1", "gateway_c1"]
 
 
 @dataclass
@@ -58,7 +60,27 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b > 0 else "n/a"
 
 
-def report(rows: dict[str, Row], sign: str, verify: str, cores: int) -> str:
+def stdio_lines(stdio: dict) -> list[str]:
+    """bench/stdio.py's figures, or why there are none."""
+    if not stdio:
+        return ["stdio gateway: no figures (bench/stdio.py failed; see its output above)"]
+    return [
+        f"stdio gateway, a new user's first call (process start + MCP handshake), median of {stdio['users']} users"
+        f" = {stdio['first_call_ms']} ms (range {stdio['first_call_ms_range'][0]}–{stdio['first_call_ms_range'][1]})",
+        f"stdio gateway, one user's steady calls/s: sequential = {stdio['steady_calls_per_s']},"
+        f" 8 concurrent callers = {stdio['concurrent_calls_per_s']}"
+        f"; the same server over its own pipes, sequential = {stdio['direct_calls_per_s']}",
+        f"stdio gateway, memory: {stdio['rss_per_process_kib']} KiB resident per idle user process"
+        f" (median of {stdio['processes']}); {stdio['rss_per_session_bytes']} bytes of ResourceServer memory"
+        f" per idle session ({stdio['sessions']} sessions opened)",
+    ]
+
+
+def p50(row: Row) -> float:
+    return number(row.p50)
+
+
+def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict | None = None) -> str:
     lines = ["", f"{'workload':<32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}  responses"]
     for name in ROWS:
         r = rows.get(name, Row())
@@ -76,6 +98,13 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int) -> str:
         "  (target >= 0.90; same request bytes)",
         "authenticated ÷ unauthenticated, baseline without the Authorization header = "
         f"{ratio(auth, 2 * rate['mcp_noauth_no_header'])}",
+        f"gateway ÷ upstream called directly, authenticated tools/call = "
+        f"{ratio(rate['gateway_1'] + rate['gateway_2'], rate['gateway_direct_1'] + rate['gateway_direct_2'])}"
+        "  (target >= 0.85; same request bytes)",
+        "gateway's added latency at p50, one connection = "
+        + (f"{p50(rows.get('gateway_c1', Row())) - p50(rows.get('gateway_direct_c1', Row())):.2f} ms"
+           if p50(rows.get('gateway_c1', Row())) and p50(rows.get('gateway_direct_c1', Row())) else "n/a"),
+        *stdio_lines(stdio or {}),
         f"(wrk, PostgreSQL and the servers share this machine's {cores} cores)",
     ]
     return "\n".join(lines) + "\n"
@@ -93,7 +122,9 @@ def main(logs: str) -> None:
     rows = {name: parse_result(read(os.path.join(logs, f"wrk-{name}.txt"))) for name in ROWS}
     sign, verify = parse_openssl_speed(read(os.path.join(logs, "openssl-speed.txt")))
     # The cores this process may run on, as `nproc` counts them.
-    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0))))
+    stdio_text = read(os.path.join(logs, "stdio.json")).strip()
+    stdio = json.loads(stdio_text) if stdio_text else {}
+    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0)), stdio))
 
 
 if __name__ == "__main__":

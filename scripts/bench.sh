@@ -38,8 +38,32 @@ export GATEHOUSE_KEK GATEHOUSE_LOG_LEVEL=warning
 export GATEHOUSE_ISSUER=http://127.0.0.1:19000 GATEHOUSE_MCP_RESOURCE=http://127.0.0.1:18000/mcp
 LOGS="$DATA/bench-logs"; mkdir -p "$LOGS"
 
-GATEHOUSE_AUTH_PORT=19000 "$BIN/AuthServer" serve > "$LOGS/auth.log" 2>&1 & PIDS+=($!)
-GATEHOUSE_RS_PORT=18000 "$BIN/ResourceServer" serve > "$LOGS/rs.log" 2>&1 & PIDS+=($!)
+# Both services read one config file: the built-in tools at /mcp (the rows above), and two gateway
+# resources: /mcp/upstream in front of the auth-off ResourceServer below (a fast upstream, so the
+# ratio measures the gateway), and /mcp/stdio running the tests' MCP Python SDK server per user.
+CONFIG="$LOGS/gatehouse.yaml"
+cat > "$CONFIG" <<YAML
+resources:
+  - path: /mcp
+    builtin: notes
+  - path: /mcp/upstream
+    name: Bench upstream
+    scopes: {upstream:call: Call the upstream's tools}
+    tools: {"*": [upstream:call]}
+    upstream:
+      http: {url: "http://127.0.0.1:18001/mcp"}
+  - path: /mcp/stdio
+    name: Bench stdio
+    scopes: {stdio:call: Call the stdio server's tools}
+    tools: {"*": [stdio:call]}
+    upstream:
+      stdio:
+        command: ["$VENV/bin/python", "$ROOT/Tests/e2e/upstreams/stdio_upstream.py"]
+        per_user: true
+YAML
+GATEHOUSE_CONFIG="$CONFIG" GATEHOUSE_AUTH_PORT=19000 "$BIN/AuthServer" serve > "$LOGS/auth.log" 2>&1 & PIDS+=($!)
+GATEHOUSE_CONFIG="$CONFIG" GATEHOUSE_RS_PORT=18000 "$BIN/ResourceServer" serve > "$LOGS/rs.log" 2>&1 & PIDS+=($!)
+RS_PID=$!
 # The baseline: the same server with authentication switched off, on another port.
 GATEHOUSE_RS_PORT=18001 GATEHOUSE_MCP_RESOURCE=http://127.0.0.1:18001/mcp GATEHOUSE_INSECURE_DISABLE_AUTH=true \
   "$BIN/ResourceServer" serve > "$LOGS/rs-noauth.log" 2>&1 & PIDS+=($!)
@@ -51,13 +75,22 @@ log "minting $((CONNS * 2)) refresh tokens through the real flow"
 "$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" $((CONNS * 2)) > "$LOGS/mint.json"
 field() { "$VENV/bin/python" -c "import json,sys; print(json.load(open('$LOGS/mint.json'))['$1'])"; }
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens']))" > "$LOGS/refresh_tokens.txt"
+ORIGIN=http://127.0.0.1:18000
+"$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$ORIGIN/mcp/upstream" bench "$PASSWORD" 1 > "$LOGS/mint-upstream.json"
+GATEWAY_TOKEN="$("$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-upstream.json'))['access_token'])")"
+# stdio: one user per process, so five people, each with a token of their own.
+for i in 1 2 3 4 5; do
+  printf '%s\n' "$PASSWORD" | "$BIN/AuthServer" users create "stdio$i" --password-stdin >/dev/null
+  "$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$ORIGIN/mcp/stdio" "stdio$i" "$PASSWORD" 1 > "$LOGS/mint-stdio$i.json"
+done
+"$VENV/bin/python" -c "import json; print(json.dumps([json.load(open('$LOGS/mint-stdio%d.json' % i))['access_token'] for i in range(1, 6)]))" > "$LOGS/stdio-tokens.json"
 
 export BENCH_DIR="$ROOT/bench" WRK_THREADS="$THREADS"
 # Each row's wrk output goes to $LOGS/wrk-<row>.txt; bench/report.py reads the RESULT lines
 # (bench/stats.lua) from there. A run without one is shown here and reported as "wrk failed".
 run() {  # name url script
   local out="$LOGS/wrk-$1.txt"
-  timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 5s -s "bench/$3" "$2" > "$out" 2>&1
+  timeout $((DURATION + 30)) wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}s" --timeout 5s -s "bench/$3" "$2" > "$out" 2>&1
   grep -q '^RESULT' "$out" || cat "$out" >&2
 }
 rm -f "$LOGS"/wrk-*.txt
@@ -74,6 +107,18 @@ ACCESS_TOKEN="$TOKEN" run mcp_auth_1 http://127.0.0.1:18000 tools_list.lua
 ACCESS_TOKEN="$TOKEN" run mcp_noauth_2 http://127.0.0.1:18001 tools_list.lua
 ACCESS_TOKEN="$TOKEN" run mcp_auth_2 http://127.0.0.1:18000 tools_list.lua
 ACCESS_TOKEN="" run mcp_noauth_no_header http://127.0.0.1:18001 tools_list.lua
+# The gateway: the same tools/call bytes to the upstream directly and through /mcp/upstream,
+# alternated; then one connection each, whose p50 difference is the latency the gateway adds.
+ACCESS_TOKEN="" run gateway_direct_1 http://127.0.0.1:18001 tools_call.lua
+ACCESS_TOKEN="$GATEWAY_TOKEN" MCP_PATH=/mcp/upstream run gateway_1 http://127.0.0.1:18000 tools_call.lua
+ACCESS_TOKEN="" run gateway_direct_2 http://127.0.0.1:18001 tools_call.lua
+ACCESS_TOKEN="$GATEWAY_TOKEN" MCP_PATH=/mcp/upstream run gateway_2 http://127.0.0.1:18000 tools_call.lua
+CONNS=1 THREADS=1 ACCESS_TOKEN="" run gateway_direct_c1 http://127.0.0.1:18001 tools_call.lua
+CONNS=1 THREADS=1 ACCESS_TOKEN="$GATEWAY_TOKEN" MCP_PATH=/mcp/upstream run gateway_c1 http://127.0.0.1:18000 tools_call.lua
+
+log "stdio gateway: first call per user, steady calls/s, memory (bench/stdio.py)"
+timeout $((DURATION * 4 + 120)) "$VENV/bin/python" bench/stdio.py "$ORIGIN/mcp/stdio" "$RS_PID" "$LOGS/stdio-tokens.json" \
+  "$DURATION" "$VENV/bin/python" "$ROOT/Tests/e2e/upstreams/stdio_upstream.py" > "$LOGS/stdio.json" || log "stdio bench failed"
 
 log "measuring OpenSSL's own RSA-2048 rate (one core, 3 s)"
 timeout 60 openssl speed -seconds 3 rsa2048 > "$LOGS/openssl-speed.txt" 2>/dev/null || true

@@ -34,7 +34,7 @@ start)
   fi
   if ! as_pg "$PGBIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_pg "$PGBIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-      -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >/dev/null
+      -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=500 ${PG_EXTRA_OPTS:-}" start >/dev/null
   fi
   psql() { as_pg /usr/bin/psql -h 127.0.0.1 -p "$port" -U postgres -qAt "$@"; }
   psql -c "SELECT 1 FROM pg_roles WHERE rolname='gatehouse'" | grep -q 1 || psql -c "CREATE ROLE gatehouse LOGIN CREATEDB"

@@ -33,6 +33,10 @@ export GATEHOUSE_PYTHON="$VENV/bin/python"
 failed=()
 log "1/3 Swift tests"
 # A hung test must fail the run, not eat CI's 90 minutes.
+# Swift Testing starts every test at once; each server under test holds a database pool, and
+# ~400 of them at once exhausted PostgreSQL's connections (a server that cannot start leaves its
+# test waiting forever). 24 at a time keeps the run as fast and under ~100 connections.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-24}"
 timeout --kill-after=30 1200 swift test --skip-build || failed+=("swift test")
 
 log "2/3 end-to-end tests (official MCP Python SDK client, headless Chromium, two replicas behind nginx)"

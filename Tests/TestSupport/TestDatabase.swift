@@ -16,7 +16,11 @@ public enum TestDatabase {
         guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
             throw TestSetupError("DATABASE_URL is not set: run the tests with `make test`, which starts PostgreSQL")
         }
-        return try DatabaseConfiguration(url: url)
+        var configuration = try DatabaseConfiguration(url: url)
+        // Many tests hold a pool at once; the production default (20) each would exhaust
+        // PostgreSQL's max_connections (see ResourceServerHarness.configuration).
+        configuration.maxConnections = 4
+        return configuration
     }
 
     /// Runs `body` against the shared, migrated test database with a running client.

@@ -27,6 +27,8 @@ struct AuditEvent: Sendable, Equatable {
         case userUpdated = "user_updated"
         case tokenExchanged = "token_exchanged"
         case tokenExchangeRefused = "token_exchange_refused"
+        /// Written by the ResourceServer's gateway (`DeniedCallAudit`), read here.
+        case toolCallDenied = "tool_call_denied"
     }
 
     enum Outcome: String, Sendable {

@@ -64,7 +64,8 @@ func buildResourceServer(
         case .http, .stdio:
             let built = try upstreams.make(for: resource)
             upstreamServices += built.services
-            GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge, upstream: built.upstream)
+            GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge, upstream: built.upstream,
+                            audit: DeniedCallAudit(database: database, logger: logger))
                 .addRoutes(to: mcpRoutes, path: resource.path)
         }
     }

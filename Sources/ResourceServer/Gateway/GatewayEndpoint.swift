@@ -29,6 +29,7 @@ struct GatewayEndpoint: Sendable {
     let authentication: MCPEndpoint.Authentication
     let challenge: BearerChallenge
     let upstream: any MCPUpstream
+    let audit: DeniedCallAudit?
 
     static let maximumBodySize = MCPEndpoint.maximumBodySize
 
@@ -40,11 +41,12 @@ struct GatewayEndpoint: Sendable {
     ]
 
     init(resource: ProtectedResourceCatalog.Resource, authentication: MCPEndpoint.Authentication,
-         challenge: BearerChallenge, upstream: any MCPUpstream) {
+         challenge: BearerChallenge, upstream: any MCPUpstream, audit: DeniedCallAudit?) {
         self.resource = resource
         self.authentication = authentication
         self.challenge = challenge
         self.upstream = upstream
+        self.audit = audit
     }
 
     /// `router` is the group carrying `MCPOriginMiddleware`; preflights are answered there.
@@ -79,7 +81,7 @@ struct GatewayEndpoint: Sendable {
         var body = ByteBuffer()
         if request.method == .post {
             body = try await request.body.collect(upTo: Self.maximumBodySize)
-            if let refusal = try check(body: body, headers: request.headers, identity: identity, logger: context.logger) {
+            if let refusal = try await check(body: body, headers: request.headers, identity: identity, logger: context.logger) {
                 return refusal
             }
         }
@@ -95,7 +97,7 @@ struct GatewayEndpoint: Sendable {
     }
 
     /// One JSON-RPC message, and for `tools/call` the `tools` rule; nil when the request may go on.
-    private func check(body: ByteBuffer, headers: HTTPFields, identity: VerifiedIdentity, logger: Logger) throws -> Response? {
+    private func check(body: ByteBuffer, headers: HTTPFields, identity: VerifiedIdentity, logger: Logger) async throws -> Response? {
         let envelope: JSONRPCEnvelope
         do {
             envelope = try JSONRPCEnvelope.parse(Data(buffer: body, byteTransferStrategy: .noCopy))
@@ -117,24 +119,26 @@ struct GatewayEndpoint: Sendable {
             return JSONRPCErrorResponse.make(status: .badRequest, code: -32600, message: "Bad Request: Mcp-Name does not match the body")
         }
         guard let required = resource.configuration.requiredScopes(forTool: tool) else {
-            deny(tool: tool, reason: "no_rule", identity: identity, logger: logger)
+            await deny(tool: tool, reason: "no_rule", identity: identity, logger: logger)
             return JSONRPCErrorResponse.make(status: .forbidden, code: -32600,
                                              message: "Forbidden: the tool \(tool) is not allowed by this gateway's configuration")
         }
         guard identity.has(scopes: required) else {
-            deny(tool: tool, reason: "insufficient_scope", identity: identity, logger: logger)
+            await deny(tool: tool, reason: "insufficient_scope", identity: identity, logger: logger)
             throw challenge.insufficientScope(required: required, granted: identity.scopes, tool: tool)
         }
         return nil
     }
 
-    /// Every refused call is counted and logged with who, what and why (JSON logs carry the request id).
-    private func deny(tool: String, reason: String, identity: VerifiedIdentity, logger: Logger) {
+    /// Every refused call is counted, logged with who, what and why (JSON logs carry the request
+    /// id), and recorded in `audit_events`.
+    private func deny(tool: String, reason: String, identity: VerifiedIdentity, logger: Logger) async {
         Counter(label: "gatehouse_gateway_denied_total", dimensions: [("resource", resource.path), ("reason", reason)]).increment()
         logger.notice("gateway tool call refused", metadata: [
             "event": "tool_call_denied", "resource": "\(resource.path)", "tool": "\(tool)", "reason": "\(reason)",
             "sub": "\(identity.subject)", "client_id": "\(identity.clientID)", "jti": "\(identity.tokenID)",
         ])
+        await audit?.record(resource: resource.path, tool: tool, reason: reason, identity: identity)
     }
 
     /// `YYYY-MM-DD`, as every MCP version is written.

@@ -26,6 +26,9 @@ struct StdioUpstream: MCPUpstream {
     let pool: StdioProcessPool
     let sessions: GatewaySessionBinding
     let resource: String
+    /// The handshake-era versions a stdio resource serves: what the process is offered, and older.
+    static let servedVersions = ["2025-06-18", StdioMessages.offeredProtocolVersion]
+    static let newestServedVersion = StdioMessages.offeredProtocolVersion
     /// GATEHOUSE_USERNAME for a subject (`UsernameStore`), looked up when a user's child starts.
     let username: @Sendable (String) async -> String?
 
@@ -48,6 +51,14 @@ struct StdioUpstream: MCPUpstream {
             envelope = try JSONRPCEnvelope.parse(Data(message))
         } catch {
             return JSONRPCErrorResponse.make(status: .badRequest, code: error.code, message: error.message)
+        }
+        // The process speaks the handshake era (it was initialized once, offering 2025-11-25), and
+        // one process serves all of its user's sessions, so it cannot also speak 2026-07-28 (the
+        // MCP Python SDK refuses the 2026 envelope on a handshake-era connection). A newer client is
+        // told, in the form it reads to fall back, which versions this resource serves.
+        if let version = request.headers[UpstreamHeaders.mcpProtocolVersion], version > Self.newestServedVersion {
+            return StatelessRejection.unsupportedProtocolVersion(version, supported: Self.servedVersions, id: envelope.idJSON)
+                .response
         }
         let subject = request.identity.subject
         var session = ""

@@ -13,6 +13,7 @@ import NIOHTTP1
 /// client's OAuth is with Gatehouse, never with the upstream).
 enum UpstreamHeaders {
     static let mcpSessionID = HTTPField.Name("Mcp-Session-Id")!
+    static let mcpProtocolVersion = HTTPField.Name("MCP-Protocol-Version")!
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let mcpMethod = HTTPField.Name("Mcp-Method")!
     static let mcpName = HTTPField.Name("Mcp-Name")!

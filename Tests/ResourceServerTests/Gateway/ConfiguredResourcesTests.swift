@@ -156,6 +156,37 @@ struct ConfiguredResourcesTests {
         }
     }
 
+    @Test("every refused call lands in audit_events as tool_call_denied: who, which tool, why, and no token")
+    func deniedCallsAudited() async throws {
+        try await Self.withServer { client, minter in
+            var minter = minter
+            minter.audience = .one(Self.crm)
+            minter.scope = "crm:read"
+            minter.subject = TestDatabase.uniqueName("auditee")
+            let jti = UUID().uuidString
+            minter.jti = jti
+            let token = minter.token()
+            #expect(try await Self.call(client, "/mcp/crm", tool: "delete_contact", token: token).status == .forbidden)
+            #expect(try await Self.call(client, "/mcp/crm", tool: "export_everything", token: token).status == .forbidden)
+            let rows = try await TestDatabase.withDatabase { database in
+                try await database.query("""
+                    SELECT outcome, client_id, detail::text AS detail FROM audit_events
+                    WHERE kind = 'tool_call_denied' AND detail->>'jti' = \(jti) ORDER BY id
+                    """).map { row -> (String, String, String) in
+                    let columns = row.columns
+                    return (try columns["outcome"], try columns["client_id"], try columns["detail"])
+                }
+            }
+            try #require(rows.count == 2)
+            let details = try rows.map { try JSONDecoder().decode([String: String].self, from: Data($0.2.utf8)) }
+            #expect(rows.allSatisfy { $0.0 == "failure" && $0.1 == minter.clientID })
+            #expect(details.map { $0["tool"] } == ["delete_contact", "export_everything"])
+            #expect(details.map { $0["reason"] } == ["insufficient_scope", "no_rule"])
+            #expect(details.allSatisfy { $0["sub"] == minter.subject && $0["resource"] == "/mcp/crm" })
+            #expect(rows.allSatisfy { !$0.2.contains(token) })
+        }
+    }
+
     @Test("Mcp-Name or Mcp-Method disagreeing with the body is 400: an upstream routing on them sees what was checked")
     func routingHeaders() async throws {
         try await Self.withServer { client, minter in
@@ -186,7 +217,7 @@ struct ConfiguredResourcesTests {
         #expect(error.variable == "GATEHOUSE_CONFIG \(path): resources[1].upstream.http.url")
         try "rs_port: 70000\n".write(toFile: path, atomically: true, encoding: .utf8)
         var values = ["GATEHOUSE_CONFIG": path]
-        values["DATABASE_URL"] = "postgres://gatehouse@127.0.0.1:54331/gw_g1"
+        values["DATABASE_URL"] = "postgres://gatehouse@127.0.0.1:1/never-connected"
         let port = try #require(throws: ConfigurationError.self) { try ResourceServerConfiguration(environment: Environment(values)) }
         #expect(port.variable == "GATEHOUSE_CONFIG \(path): rs_port")
     }

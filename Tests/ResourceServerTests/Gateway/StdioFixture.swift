@@ -103,12 +103,12 @@ enum StdioFixture {
     }
 
     static func post(_ gateway: LocalServer, _ body: String, subject: String = "alice", session: String? = nil,
-                     accept: String = "application/json, text/event-stream") async throws -> Reply {
+                     accept: String = "application/json, text/event-stream", version: String = "2025-11-25") async throws -> Reply {
         var request = HTTPClientRequest(url: gateway.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: accept)
-        request.headers.add(name: "MCP-Protocol-Version", value: "2025-11-25")
+        request.headers.add(name: "MCP-Protocol-Version", value: version)
         request.headers.add(name: "X-Test-Subject", value: subject)
         if let session { request.headers.add(name: "Mcp-Session-Id", value: session) }
         request.body = .bytes(ByteBuffer(string: body))

@@ -48,6 +48,25 @@ struct StdioUpstreamTests {
         }
     }
 
+    @Test("a 2026-07-28 request is 400 UnsupportedProtocolVersion (-32022) naming the handshake versions served; no process starts")
+    func statelessRevisionIsRefused() async throws {
+        let pool = Fixture.pool()
+        try await Fixture.withGateway(pool) { gateway in
+            let discover = #"{"jsonrpc":"2.0","id":"d-1","method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#
+            let reply = try await Fixture.post(gateway, discover, version: "2026-07-28")
+            #expect(reply.status == 400)
+            #expect(reply.last["id"] as? String == "d-1")
+            let error = try #require(reply.last["error"] as? [String: Any])
+            #expect(error["code"] as? Int == -32022)
+            let data = error["data"] as? [String: Any]
+            #expect(data?["supported"] as? [String] == ["2025-06-18", "2025-11-25"])
+            #expect(data?["requested"] as? String == "2026-07-28")
+            #expect(await pool.count == 0)
+            // The same client falling back to the handshake era is served.
+            #expect(try await Fixture.post(gateway, Fixture.initialize()).status == 200)
+        }
+    }
+
     @Test("two users get two processes; each sees only its own identity and none of Gatehouse's environment")
     func twoUsersTwoProcesses() async throws {
         let pool = Fixture.pool()

@@ -25,6 +25,10 @@ enum ResourceServerHarness {
             throw TestSetupError("DATABASE_URL is not set: export DATABASE_URL=postgres://… before swift test")
         }
         values["GATEHOUSE_RS_PORT"] = "0"
+        // Dozens of these servers run at once: with the production pool (20) they exhausted
+        // PostgreSQL's max_connections, a server then failed to start, and HummingbirdTesting's
+        // live mode waits for its port forever (the whole run stalled, idle).
+        values["DATABASE_MAX_CONNECTIONS"] = "4"
         values["GATEHOUSE_ISSUER"] = issuer
         values.merge(overrides) { $1 }
         return try ResourceServerConfiguration(environment: Environment(values))
