@@ -42,10 +42,18 @@ printf '%s\n' "$DEMO_PASSWORD" | "$BIN/AuthServer" users create demo --password-
 wait_for_url "http://127.0.0.1:${GATEHOUSE_AUTH_PORT:-9000}/readyz" 60 || { log "AuthServer did not become ready"; exit 1; }
 wait_for_url "http://127.0.0.1:${GATEHOUSE_RS_PORT:-8000}/readyz" 60 || { log "ResourceServer did not become ready"; exit 1; }
 
+# With a config file the resources are its paths on the ResourceServer's origin (docs/gateway.md).
+MCP_URLS="$GATEHOUSE_MCP_RESOURCE"
+if [ -n "${GATEHOUSE_CONFIG:-}" ]; then
+  origin="$(printf '%s' "$GATEHOUSE_MCP_RESOURCE" | sed -E 's#^(https?://[^/]+).*#\1#')"
+  paths="$(sed -nE 's/^[[:space:]]*-[[:space:]]*path:[[:space:]]*"?([^"#[:space:]]+)"?.*/\1/p' "$GATEHOUSE_CONFIG")"
+  MCP_URLS="$(for p in $paths; do printf '%s%s  ' "$origin" "$p"; done)"
+fi
+
 cat >&2 <<INFO
 
   Gatehouse is running.
-    MCP server (paste this into ChatGPT, Claude or the MCP Inspector):  $GATEHOUSE_MCP_RESOURCE
+    MCP server (paste this into ChatGPT, Claude or the MCP Inspector):  $MCP_URLS
     Authorization server:                                               $GATEHOUSE_ISSUER
     Sign in as:   demo / ${GENERATED:+$DEMO_PASSWORD (generated; set GATEHOUSE_DEMO_PASSWORD to choose)}${GENERATED:-the password in GATEHOUSE_DEMO_PASSWORD}
     Database:     $DATABASE_URL
