@@ -15,6 +15,8 @@ struct BuiltAuthServer: Sendable {
 /// scrypt parameters); `serve` always uses the production default.
 func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clock: Clock = .system,
                      passwordHasher: PasswordHasher = PasswordHasher()) throws -> BuiltAuthServer {
+    // The config file's clients: checked (and their secrets read) before anything starts.
+    let preregistered = try configuration.preregisteredClients.resolve()
     let database = try Database(configuration: configuration.database, logger: logger)
     let keys = SigningKeyStore(
         database: database, kek: configuration.keyEncryptionKey, bits: configuration.signingKeyBits,
@@ -51,6 +53,7 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
     application.beforeServerStarts {
         try await Migrator.migrate(database, logger: logger)
         try await keys.bootstrap()
+        try await configuration.preregisteredClients.apply(preregistered, store: clients, audit: env.audit, logger: logger)
     }
     return BuiltAuthServer(application: application, environment: env)
 }

@@ -41,6 +41,8 @@ struct AuthServerConfiguration: Sendable {
     var introspectionClients: Set<String>
     /// RFC 8693 token exchange: which clients, for which upstreams, for how long.
     var tokenExchange: TokenExchangeSettings
+    /// The config file's `clients:`, checked when the server is built and created or updated to match at start-up.
+    var preregisteredClients: PreregisteredClientSettings
 
     static let defaultIssuer = "http://localhost:9000"
     static let defaultResource = "http://localhost:8000/mcp"
@@ -88,6 +90,7 @@ struct AuthServerConfiguration: Sendable {
         cimdFetchesPerHostPerMinute = try env.int("GATEHOUSE_CIMD_FETCHES_PER_HOST_PER_MINUTE", default: 30, range: 1...10_000)
         introspectionClients = Set(env.list("GATEHOUSE_INTROSPECTION_CLIENTS", default: []))
         tokenExchange = try TokenExchangeSettings(environment: env, resources: resources)
+        preregisteredClients = PreregisteredClientSettings(file: file, environment: env)
     }
 
     /// The key-encryption key protects signing keys at rest. Production passes it by value or

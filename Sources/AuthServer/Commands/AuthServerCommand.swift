@@ -13,6 +13,6 @@ struct AuthServerCommand: AsyncParsableCommand {
             one is missing or wrong.
             """,
         subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, ClientsCommand.self,
-                      KeysCommand.self, AuditCommand.self],
+                      KeysCommand.self, AuditCommand.self, TokensCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -22,12 +22,22 @@ struct ServeCommand: AsyncParsableCommand {
         for warning in configuration.insecureSettings {
             logger.warning("INSECURE SETTING: \(warning)")
         }
-        let server = try buildAuthServer(configuration: configuration, logger: logger)
+        // The config file's clients: are checked here (their secrets read), and applied before the
+        // server listens; a bad entry, or a client_id held by another kind of client, stops the
+        // start like any other configuration error.
+        let server: BuiltAuthServer
+        do { server = try buildAuthServer(configuration: configuration, logger: logger) } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(ConfigurationError.exitCode)
+        }
         logger.info("authorization server starting", metadata: [
             "issuer": "\(configuration.issuer)", "resource": "\(configuration.resource)",
             "address": "\(configuration.host):\(configuration.port)",
         ])
         // SIGTERM and SIGINT end the ServiceGroup gracefully: in-flight requests finish first.
-        try await server.application.runService()
+        do { try await server.application.runService() } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(ConfigurationError.exitCode)
+        }
     }
 }

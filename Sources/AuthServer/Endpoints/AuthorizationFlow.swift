@@ -72,6 +72,11 @@ struct AuthorizationFlow: Sendable {
         // redirect is served by whatever local program listens on the port or claimed the scheme,
         // so such a request always shows the (one-click) consent page.
         let identityProven = RedirectURIPolicy.kind(of: pending.request.redirectURI) == .https
+        // A trusted pre-registered client (first-party, vetted by the operator) is not asked
+        // about, unless the client itself asks for the page (prompt=consent).
+        if client.trusted && client.isPreregistered && !pending.request.forceConsent {
+            return try await issueCode(pending, user: user, sessionID: sessionID, recordConsent: false, context: context)
+        }
         let remembered = try await consents.hasConsent(
             userID: user.id, clientID: client.clientID,
             scope: resources.consentScope(pending.request.scopeSet, resource: pending.request.resource))

@@ -49,7 +49,9 @@ struct ClientAuthenticator: Sendable {
             guard let presented, let stored = client.secretHash,
                   constantTimeEquals(Digest.sha256(presented), stored)
             else { throw OAuthError.invalidClient("client authentication failed", basicAuthChallenge: basic != nil) }
-            if (client.authMethod == Client.AuthMethod.clientSecretBasic && basic == nil)
+            // A pre-registered client's secret was typed into the client, which picks basic or
+            // post itself (Claude's "Advanced settings"): either is accepted from it.
+            if !client.isPreregistered, (client.authMethod == Client.AuthMethod.clientSecretBasic && basic == nil)
                 || (client.authMethod == Client.AuthMethod.clientSecretPost && basic != nil) {
                 throw OAuthError.invalidClient("use the registered token_endpoint_auth_method \(client.authMethod.rawValue)")
             }

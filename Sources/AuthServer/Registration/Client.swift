@@ -28,6 +28,8 @@ struct Client: Sendable {
     var jwksURI: String? = nil
     var jwks: JWKS? = nil
     var signingAlgorithm: JWSAlgorithm? = nil
+    /// Pre-registered first-party clients only: the consent page is skipped (`clients create --trusted`).
+    var trusted: Bool = false
 
     var isPublic: Bool { authMethod == .none }
 

@@ -12,6 +12,8 @@ struct AuditEvent: Sendable, Equatable {
         case consentDenied = "consent_denied"
         case clientRegistered = "client_registered"
         case clientDeleted = "client_deleted"
+        /// A pre-registered client's name, redirect URIs or trust changed (`clients update`, the config file).
+        case clientUpdated = "client_updated"
         case clientBlocked = "client_blocked"
         case clientUnblocked = "client_unblocked"
         case tokenFamilyRevoked = "token_family_revoked"
@@ -29,6 +31,8 @@ struct AuditEvent: Sendable, Equatable {
         case tokenExchangeRefused = "token_exchange_refused"
         /// Written by the ResourceServer's gateway (`DeniedCallAudit`), read here.
         case toolCallDenied = "tool_call_denied"
+        case apiKeyCreated = "api_key_created"
+        case apiKeyRevoked = "api_key_revoked"
     }
 
     enum Outcome: String, Sendable {

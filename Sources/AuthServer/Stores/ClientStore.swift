@@ -10,7 +10,7 @@ struct ClientStore: Sendable {
     /// Every column `client(from:)` decodes by name, for every SELECT and RETURNING.
     static let columns = """
         client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri, redirect_uris, grant_types,
-        scope, application_type, registration_kind, created_at, jwks_uri, jwks::text AS jwks, token_endpoint_auth_signing_alg
+        scope, application_type, registration_kind, created_at, jwks_uri, jwks::text AS jwks, token_endpoint_auth_signing_alg, trusted
         """
 
     func insert(_ client: Client) async throws {
@@ -81,6 +81,6 @@ struct ClientStore: Sendable {
             grantTypes: try columns["grant_types"], scope: ScopeSet(scope), applicationType: try columns["application_type"],
             registrationKind: try columns["registration_kind"], createdAt: try columns["created_at"],
             jwksURI: try columns["jwks_uri"], jwks: jwks.flatMap { try? JSONDecoder().decode(JWKS.self, from: Data($0.utf8)) },
-            signingAlgorithm: alg.flatMap(JWSAlgorithm.init(rawValue:)))
+            signingAlgorithm: alg.flatMap(JWSAlgorithm.init(rawValue:)), trusted: try columns["trusted"])
     }
 }

@@ -21,6 +21,7 @@ extension UserStore {
             guard let userID = try await Self.userID(username, connection: connection) else { return false }
             if disabled {
                 try await Self.endEverything(of: userID, reason: "user disabled", connection: connection)
+                try await APIKeyStore.revokeAll(ofUser: userID, connection: connection)
             }
             _ = try await connection.query(
                 "UPDATE users SET disabled = \(disabled), updated_at = now() WHERE id = \(userID)", logger: connection.logger)

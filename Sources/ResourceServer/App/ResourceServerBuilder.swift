@@ -22,6 +22,12 @@ func buildResourceServer(
                               accessTokenLifetime: configuration.accessTokenLifetime)
     let keys = JWKSCache(fetcher: JWKSFetcher(issuer: configuration.issuer, httpClient: httpClient),
                          jwksURI: configuration.jwksURI, logger: logger, clock: clock)
+    // One lookup cache for every resource: each validation still checks the key's own resource.
+    let apiKeys = configuration.apiKeysEnabled
+        ? APIKeyValidator(lookup: APIKeyLookup(database: database), revocations: feed, cache: APIKeyCache(), clock: clock,
+                          logger: logger)
+        : nil
+    if !configuration.apiKeysEnabled { logger.notice("GATEHOUSE_API_KEYS=false: API keys (gh_pat_…) are refused") }
     let router = Router()
     router.middlewares.add(MetricsMiddleware())
     if configuration.isBoundToLoopback {
@@ -43,9 +49,12 @@ func buildResourceServer(
     for resource in catalog.resources {
         // One validator per resource: a token is accepted only where its `aud` names this resource,
         // and the validated-token cache is per audience, so a hit for one resource never serves another.
+        // A resource with `identity.token` takes no API keys: RFC 8693 exchange needs our JWT as the
+        // subject token, and a key must not travel on to the AuthServer's token endpoint.
         let validator = TokenValidator(issuer: configuration.issuer, audience: resource.identifier.value, keys: keys,
                                        revocations: feed, cache: ValidatedTokenCache(), clock: clock,
-                                       maximumLifetime: configuration.accessTokenLifetime, leeway: leeway)
+                                       maximumLifetime: configuration.accessTokenLifetime, leeway: leeway,
+                                       apiKeys: resource.configuration.identity.token ? nil : apiKeys)
         let metadataURL = configuration.resourceOrigin + ProtectedResourceMetadataEndpoint.wellKnownPrefix
             + (resource.path == "/" ? "" : resource.path)
         let challenge = BearerChallenge(resourceMetadataURL: metadataURL, supportedScopes: resource.scopeNames)

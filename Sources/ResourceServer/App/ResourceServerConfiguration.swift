@@ -30,6 +30,8 @@ struct ResourceServerConfiguration: Sendable {
     /// `GATEHOUSE_RS_CLIENT_ID` + `GATEHOUSE_RS_CLIENT_SECRET_FILE`: the ResourceServer's own client at the
     /// AuthServer, for RFC 8693 token exchange (`identity.token`); nil when neither is set.
     var exchangeCredentials: TokenExchangeClient.Credentials?
+    /// `GATEHOUSE_API_KEYS` (default true): whether `gh_pat_…` API keys are accepted as bearer tokens.
+    var apiKeysEnabled: Bool
 
     static let defaultResource = "http://localhost:8000/mcp"
     static let defaultIssuer = "http://localhost:9000"
@@ -62,6 +64,7 @@ struct ResourceServerConfiguration: Sendable {
         insecureDisableAuth = try environment.bool("GATEHOUSE_INSECURE_DISABLE_AUTH", default: false)
         resources = ProtectedResourceCatalog(file: file, mcpResource: resource, defaultName: resourceName)
         exchangeCredentials = try TokenExchangeClient.Credentials.fromEnvironment(environment)
+        apiKeysEnabled = try environment.bool("GATEHOUSE_API_KEYS", default: true)
     }
 
     /// MCP (Canonical Server URI): "Implementations SHOULD consistently use the canonical URI form".

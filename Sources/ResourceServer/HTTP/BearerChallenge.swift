@@ -26,7 +26,7 @@ struct BearerChallenge: Sendable {
         switch rejection {
         case .missing: code = nil
         case .invalidRequest: code = .invalidRequest
-        case .invalidToken, .revoked, .signingKeyRevoked: code = .invalidToken
+        case .invalidToken, .revoked, .signingKeyRevoked, .apiKey: code = .invalidToken
         }
         if let code {
             parameters.append(("error", code.rawValue))

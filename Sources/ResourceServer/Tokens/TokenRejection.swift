@@ -16,6 +16,8 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
     case revoked
     /// The token's signing key was retired after a compromise (`AuthServer keys retire --immediately`).
     case signingKeyRevoked
+    /// An API key (`gh_pat_…`) that is not accepted here; see `APIKeyRejection`.
+    case apiKey(APIKeyRejection)
 
     var description: String {
         switch self {
@@ -24,6 +26,7 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidToken(let error): error.description
         case .revoked: "token revoked"
         case .signingKeyRevoked: "signing key revoked"
+        case .apiKey(let rejection): rejection.description
         }
     }
 
@@ -33,6 +36,7 @@ enum TokenRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidRequest: "invalid_request"
         case .revoked: "revoked"
         case .signingKeyRevoked: "signing_key_revoked"
+        case .apiKey(let rejection): rejection.metricLabel
         case .invalidToken(let error):
             switch error {
             case .malformed: "malformed"

@@ -29,9 +29,16 @@ struct TokenValidator: Sendable {
     /// The longest `exp − iat` accepted (GATEHOUSE_ACCESS_TOKEN_TTL), before the leeway.
     let maximumLifetime: Int
     var leeway = 30
+    /// API keys (`gh_pat_…`) are checked by this instead; nil when `GATEHOUSE_API_KEYS=false`, and
+    /// then every key is refused as an invalid token.
+    var apiKeys: APIKeyValidator? = nil
 
     /// Throws `TokenRejection` (answer 401) or `RevocationStatusUnavailable` (answer 503).
     func validate(_ token: String) async throws -> VerifiedIdentity {
+        if APIKeySecret.isAPIKey(token) {
+            guard let apiKeys else { throw TokenRejection.apiKey(.disabled) }
+            return try await apiKeys.validate(token, resource: audience)
+        }
         let seconds = clock.seconds
         let cacheKey = ValidatedTokenCache.key(for: token)
         let validated: ValidatedTokenCache.Entry

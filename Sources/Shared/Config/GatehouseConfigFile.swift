@@ -18,6 +18,8 @@ public struct GatehouseConfigFile: Sendable, Equatable {
     public var settings: [String: String]
     /// `resources:` in the file's order.
     public var resources: [ProtectedResourceConfiguration]
+    /// `clients:` (pre-registered clients, AuthServer only) in the file's order.
+    public var clients: [PreregisteredClientConfiguration] = []
 
     /// The largest file accepted: a configuration, not a data set.
     static let maximumSize = 1 << 20
@@ -81,6 +83,8 @@ public struct GatehouseConfigFile: Sendable, Equatable {
         for (key, value) in try top.entries("a mapping at the top level (resources: and settings)") {
             if key == "resources" {
                 file.resources = try ResourceListParser.parse(value)
+            } else if key == "clients" {
+                file.clients = try ClientListParser.parse(value)
             } else if let variable = settingKeys[key] {
                 file.settings[variable] = try value.settingValue()
             } else if key == "kek" {
@@ -88,7 +92,7 @@ public struct GatehouseConfigFile: Sendable, Equatable {
             } else if key.hasPrefix("insecure_") {
                 throw value.error("insecure switches are accepted only as environment variables (GATEHOUSE_\(key.uppercased()))")
             } else {
-                throw value.error("unknown key; expected resources or one of \(settingKeys.keys.sorted().joined(separator: ", "))")
+                throw value.error("unknown key; expected resources, clients or one of \(settingKeys.keys.sorted().joined(separator: ", "))")
             }
         }
         return file

@@ -18,7 +18,8 @@ public struct Migration: Sendable {
 
 public enum Migrations {
     public static let all: [Migration] = [initialSchema, clientMetadataDocuments, clientAuthentication, openIDConnect,
-                                           revokedSigningKeys, loginAttempts, gatewaySessionKeys]
+                                           revokedSigningKeys, loginAttempts, gatewaySessionKeys,
+                                           preregisteredClients, apiKeys]
 
     static let initialSchema = Migration(version: 1, name: "initial schema", statements: [
         """
@@ -253,6 +254,13 @@ public enum Migrations {
             created_at timestamptz NOT NULL DEFAULT now()
         )
         """,
+    ])
+
+    /// Pre-registered clients (issue 13): created by the operator (`clients create`, or the config
+    /// file's `clients:`) with `registration_kind` 'preregistered', which reaping will exempt.
+    /// `trusted` (first-party clients only) skips the consent page.
+    static let preregisteredClients = Migration(version: 9, name: "pre-registered clients", statements: [
+        "ALTER TABLE clients ADD COLUMN trusted boolean NOT NULL DEFAULT false",
     ])
 
     /// Signing keys retired at once after a compromise (`AuthServer keys retire --immediately`).
