@@ -48,6 +48,18 @@ public enum TestDatabase {
         return config
     }
 
+    /// Runs `body` against a fresh, empty, migrated database of its own (for tests that count or
+    /// sweep rows, which the shared database's other tests would disturb).
+    public static func withEmptyDatabase(_ body: @escaping @Sendable (Database) async throws -> Void) async throws {
+        let database = try Database(configuration: try await makeEmptyDatabase(), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(database, logger: logger)
+            try await body(database)
+        }
+    }
+
     /// A name no other test uses, for users and clients.
     public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"

@@ -47,7 +47,8 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
         services: [
             database.client,
             ExpiredRecordSweeper(database: database, logger: logger, interval: .seconds(600),
-                                 auditRetentionDays: configuration.auditRetentionDays),
+                                 auditRetentionDays: configuration.auditRetentionDays,
+                                 clientReapDays: configuration.clientReapDays),
         ],
         logger: logger)
     application.beforeServerStarts {
@@ -95,7 +96,7 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
             TokenExchangeGrant(settings: configuration.tokenExchange, exchanged: ExchangedTokenStore(database: env.database),
                                accessTokens: accessTokens, tokens: env.tokens, audit: env.audit, metrics: env.metrics,
                                clock: env.clock),
-        ]),
+        ], usage: ClientUsageRecorder(store: env.clients, clock: env.clock, logger: env.logger)),
         RevocationEndpoint(authenticator: authenticator, verifier: accessTokens, families: families),
         IntrospectionEndpoint(authenticator: authenticator, verifier: accessTokens, families: families,
                               introspectionClients: configuration.introspectionClients, issuer: env.issuer, clock: env.clock),

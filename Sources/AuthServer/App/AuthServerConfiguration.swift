@@ -30,6 +30,8 @@ struct AuthServerConfiguration: Sendable {
     var trustForwardedFor: Bool
     /// Audit events older than this are deleted by the sweeper.
     var auditRetentionDays: Int
+    /// `GATEHOUSE_CLIENT_REAP_DAYS`: dynamically registered clients unused this many days are reaped; 0 never.
+    var clientReapDays: Int
     /// Accept an https URL as client_id and fetch its client ID metadata document.
     var clientMetadataDocuments: Bool
     /// Tests only: metadata documents may be fetched from loopback addresses, over plain http.
@@ -85,6 +87,7 @@ struct AuthServerConfiguration: Sendable {
         logLevel = try env.logLevel()
         trustForwardedFor = try env.bool("GATEHOUSE_TRUST_FORWARDED_FOR")
         auditRetentionDays = try env.int("GATEHOUSE_AUDIT_RETENTION_DAYS", default: 365, range: 1...3650)
+        clientReapDays = try env.int("GATEHOUSE_CLIENT_REAP_DAYS", default: 30, range: 0...3650)
         clientMetadataDocuments = try env.bool("GATEHOUSE_CLIENT_METADATA_DOCUMENTS", default: true)
         insecureCIMDAllowLoopback = try env.bool("GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK")
         cimdFetchesPerHostPerMinute = try env.int("GATEHOUSE_CIMD_FETCHES_PER_HOST_PER_MINUTE", default: 30, range: 1...10_000)

@@ -8,7 +8,7 @@ struct ClientsCommand: AsyncParsableCommand {
         abstract: "Create, inspect, delete and block OAuth clients.",
         discussion: "Clients register themselves (RFC 7591 dynamic registration), use a metadata document URL, or are pre-registered by the operator (`clients create`, or the config file's clients:). Needs DATABASE_URL.",
         subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Block.self, Unblock.self, Blocked.self,
-                      CreateResourceServer.self])
+                      CreateResourceServer.self, Prune.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the registered clients that are not deleted.")

@@ -8,9 +8,12 @@ struct TokenEndpoint: AuthServerEndpoint {
     let authenticator: ClientAuthenticator
     /// Every grant this server supports, by `grant_type`.
     let grants: [String: any Grant]
+    /// Stamps the client's `last_used_at` after a success, for reaping of unused clients.
+    let usage: ClientUsageRecorder?
 
-    init(authenticator: ClientAuthenticator, grants: [any Grant]) {
+    init(authenticator: ClientAuthenticator, grants: [any Grant], usage: ClientUsageRecorder? = nil) {
         self.authenticator = authenticator
+        self.usage = usage
         self.grants = Dictionary(uniqueKeysWithValues: grants.map { (type(of: $0).grantType, $0) })
     }
 
@@ -28,6 +31,7 @@ struct TokenEndpoint: AuthServerEndpoint {
         }
         let client = try await authenticator.authenticate(request, form: form)
         let response = try await grant.handle(form: form, client: client, context: context)
+        await usage?.recordUse(of: client.clientID)
         return try JSONResponse.noStore(response)
     }
 }

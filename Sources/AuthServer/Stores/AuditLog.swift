@@ -12,6 +12,8 @@ struct AuditEvent: Sendable, Equatable {
         case consentDenied = "consent_denied"
         case clientRegistered = "client_registered"
         case clientDeleted = "client_deleted"
+        /// One per sweep that reaped unused dynamic clients; `detail.count` says how many.
+        case clientsReaped = "clients_reaped"
         /// A pre-registered client's name, redirect URIs or trust changed (`clients update`, the config file).
         case clientUpdated = "client_updated"
         case clientBlocked = "client_blocked"

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceLifecycle
 import Shared
@@ -15,6 +16,8 @@ struct ExpiredRecordSweeper: Service {
     let logger: Logger
     let interval: Duration
     let auditRetentionDays: Int
+    /// `GATEHOUSE_CLIENT_REAP_DAYS`: dynamic clients unused this long are reaped; 0 never reaps.
+    var clientReapDays: Int = 30
 
     static let statements: [(table: String, sql: String)] = [
         ("authorization_requests", "DELETE FROM authorization_requests WHERE expires_at < now() - interval '1 hour'"),
@@ -30,6 +33,10 @@ struct ExpiredRecordSweeper: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // The gauge should not wait for the first sweep.
+            do { Self.recordClientCounts(try await ClientStore(database: database).countsByKind()) } catch {
+                logger.debug("counting clients failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
             while !Task.isCancelled {
                 // Spread replicas apart so they do not all sweep at the same moment.
                 do { try await Task.sleep(for: interval + .seconds(Int.random(in: 0...60))) } catch { return }
@@ -51,6 +58,11 @@ struct ExpiredRecordSweeper: Service {
                               WHERE occurred_at < now() - make_interval(days => \(Int32(auditRetentionDays))) RETURNING 1)
                 SELECT count(*) FROM gone
                 """)
+            if clientReapDays > 0 {
+                deleted["clients"] = try await ClientStore(database: database)
+                    .reap(unusedForDays: clientReapDays, detail: ["by": "sweeper"]).count
+            }
+            Self.recordClientCounts(try await ClientStore(database: database).countsByKind())
             if deleted.values.contains(where: { $0 > 0 }) {
                 logger.info("swept expired records", metadata: ["deleted": "\(deleted.filter { $0.value > 0 })"])
             }
@@ -58,6 +70,14 @@ struct ExpiredRecordSweeper: Service {
             logger.warning("sweeping expired records failed", metadata: ["error": "\(String(reflecting: error))"])
         }
         return deleted
+    }
+
+    /// `gatehouse_clients{kind="…"}`: live clients by `registration_kind`, so an operator sees
+    /// public registration grow (and reaping work) without querying the database.
+    static func recordClientCounts(_ counts: [String: Int]) {
+        for (kind, count) in counts {
+            Gauge(label: "gatehouse_clients", dimensions: [("kind", kind)]).record(count)
+        }
     }
 
     private func count(_ query: PostgresQuery) async throws -> Int {

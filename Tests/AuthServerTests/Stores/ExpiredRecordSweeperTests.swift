@@ -9,12 +9,7 @@ import TestSupport
 struct ExpiredRecordSweeperTests {
     @Test("expired rows go, live ones and revocations still inside the resource servers' leeway stay")
     func sweepsOnlyWhatCanNoLongerMatter() async throws {
-        let config = try await TestDatabase.makeEmptyDatabase()
-        let database = try Database(configuration: config, logger: TestDatabase.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(database, logger: TestDatabase.logger)
+        try await TestDatabase.withEmptyDatabase { database in
             let longAgo = Date().addingTimeInterval(-3 * 86400)
             let justExpired = Date().addingTimeInterval(-60)
             let later = Date().addingTimeInterval(3600)
