@@ -13,7 +13,7 @@ struct UsersCommand: AsyncParsableCommand {
             email address and a display name, which OpenID Connect clients receive with the email \
             and profile scopes (ID token and /userinfo). Needs DATABASE_URL.
             """,
-        subcommands: [Create.self, Update.self, List.self, Disable.self, Enable.self, SetPassword.self])
+        subcommands: [Create.self, Update.self, List.self, Disable.self, Enable.self, SetPassword.self, Grants.self, RevokeGrants.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
