@@ -271,3 +271,45 @@ async def sdk_session(mcp_url: str, username: str, password: str, storage: Stora
 def text_of(result) -> str:
     """The text of an MCP tool result, its content items joined."""
     return "".join(getattr(c, "text", "") for c in result.content)
+
+
+def tokens_for(issuer: str, resource: str, username: str, password: str, redirect: str,
+               scope: str | None = None, client_name: str = "e2e") -> dict:
+    """A fresh public client, PKCE, our login and consent pages, and the code exchange, for
+    `resource`: the token response plus the `client_id`."""
+    import base64
+    import hashlib
+    reg = httpx.post(issuer + "/register", json={
+        "client_name": client_name, "redirect_uris": [redirect], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"]})
+    assert reg.status_code == 201, reg.text
+    client_id = reg.json()["client_id"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect, "state": "s",
+              "code_challenge": challenge, "code_challenge_method": "S256", "resource": resource}
+    if scope:
+        params["scope"] = scope
+    login = sign_in(str(httpx.URL(issuer + "/authorize", params=params)), redirect, username, password)
+    assert login.code, (login.last_status, login.pages, login.last_body[:300])
+    r = httpx.post(issuer + "/token", data={
+        "grant_type": "authorization_code", "code": login.code, "redirect_uri": redirect, "client_id": client_id,
+        "code_verifier": verifier, "resource": resource})
+    assert r.status_code == 200, r.text
+    return r.json() | {"client_id": client_id}
+
+
+async def sdk_session_with_token(url: str, token: str, calls, seconds: float = 90, **session_kwargs):
+    """The official SDK client with a token it already holds (no OAuth of its own): `initialize`,
+    then `calls(session)`; returns both results."""
+    import anyio
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    with anyio.fail_after(seconds):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            async with streamable_http_client(url, http_client=http) as (read, write):
+                async with ClientSession(read, write, **session_kwargs) as session:
+                    init = await session.initialize()
+                    return init, await calls(session)

@@ -8,11 +8,8 @@ upstream's side, what crossed the gateway. The official SDK client drives the MC
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -24,7 +21,7 @@ import anyio
 import httpx
 import pytest
 
-from gatehouse import BIN, Deployment, base_env, sign_in, start, text_of
+from gatehouse import BIN, Deployment, base_env, sdk_session_with_token, start, text_of, tokens_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = sys.executable
@@ -134,25 +131,7 @@ def gateway(logdir):
 
 
 def token_for(d: Deployment, resource: str, username: str, password: str, scope: str | None = None) -> dict:
-    """Registration, PKCE, our login and consent pages, and the code exchange, for `resource`."""
-    reg = httpx.post(d.issuer + "/register", json={
-        "client_name": "Gateway e2e", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"]})
-    assert reg.status_code == 201, reg.text
-    client_id = reg.json()["client_id"]
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "state": "s",
-              "code_challenge": challenge, "code_challenge_method": "S256", "resource": resource}
-    if scope:
-        params["scope"] = scope
-    login = sign_in(str(httpx.URL(d.issuer + "/authorize", params=params)), REDIRECT, username, password)
-    assert login.code, (login.last_status, login.pages, login.last_body[:300])
-    r = httpx.post(d.issuer + "/token", data={
-        "grant_type": "authorization_code", "code": login.code, "redirect_uri": REDIRECT, "client_id": client_id,
-        "code_verifier": verifier, "resource": resource})
-    assert r.status_code == 200, r.text
-    return r.json() | {"client_id": client_id}
+    return tokens_for(d.issuer, resource, username, password, REDIRECT, scope, client_name="Gateway e2e")
 
 
 def mcp_post(url: str, token: str, message: dict, session: str | None = None, timeout: float = 15) -> httpx.Response:
@@ -165,20 +144,6 @@ def mcp_post(url: str, token: str, message: dict, session: str | None = None, ti
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}
-
-
-async def with_session(url: str, token: str, calls, **session_kwargs):
-    """The official SDK client through the gateway, with the token it already holds."""
-    import httpx2
-    from mcp.client.session import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    with anyio.fail_after(60):
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-            async with streamable_http_client(url, http_client=http) as (read, write):
-                async with ClientSession(read, write, **session_kwargs) as session:
-                    init = await session.initialize()
-                    return init, await calls(session)
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +222,7 @@ def test_progress_and_log_messages_arrive_while_the_slow_tool_runs(gateway, alic
         return started, time.monotonic(), result
 
     _, (started, finished, result) = anyio.run(
-        lambda: with_session(gateway.mcp_url, tokens["access_token"], calls, logging_callback=log))
+        lambda: sdk_session_with_token(gateway.mcp_url, tokens["access_token"], calls, logging_callback=log))
     assert not result.is_error and text_of(result) == "done after 4 steps"
     assert [value for _, value in seen] == [1, 2, 3, 4]
     assert [text for _, text in logs] == [f"slow step {n}" for n in range(1, 5)]
@@ -278,7 +243,7 @@ def test_a_server_request_during_a_tool_reaches_the_client_and_its_answer_the_up
     async def calls(session):
         return await session.call_tool("confirm", {"question": "Delete the CRM?"})
 
-    _, result = anyio.run(lambda: with_session(gateway.mcp_url, tokens["access_token"], calls,
+    _, result = anyio.run(lambda: sdk_session_with_token(gateway.mcp_url, tokens["access_token"], calls,
                                                elicitation_callback=elicit))
     assert asked == ["Delete the CRM?"]
     assert not result.is_error and text_of(result) == "accept:True", text_of(result)
@@ -317,7 +282,7 @@ def test_twenty_concurrent_sessions(gateway, alice):
     async def one(n: int):
         async def calls(session):
             return await session.call_tool("echo", {"text": f"session {n}"})
-        _, result = await with_session(gateway.mcp_url, tokens["access_token"], calls)
+        _, result = await sdk_session_with_token(gateway.mcp_url, tokens["access_token"], calls)
         results[n] = text_of(result)
 
     async def all_of_them():

@@ -8,11 +8,8 @@ so the tests check from the upstream's side who it was started for.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -22,7 +19,7 @@ import anyio
 import httpx
 import pytest
 
-from gatehouse import BIN, Deployment, base_env, sign_in, start, text_of
+from gatehouse import BIN, Deployment, base_env, sdk_session_with_token, start, text_of, tokens_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = sys.executable
@@ -97,39 +94,7 @@ def _messages(error: BaseException) -> str:
 
 
 def token_for(d: Deployment, username: str, password: str, scope: str | None = None) -> dict:
-    """Registration, PKCE, our login and consent pages, and the code exchange, for /mcp/files."""
-    reg = httpx.post(d.issuer + "/register", json={
-        "client_name": "Gateway stdio e2e", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"]})
-    assert reg.status_code == 201, reg.text
-    client_id = reg.json()["client_id"]
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "state": "s",
-              "code_challenge": challenge, "code_challenge_method": "S256", "resource": d.mcp_url}
-    if scope:
-        params["scope"] = scope
-    login = sign_in(str(httpx.URL(d.issuer + "/authorize", params=params)), REDIRECT, username, password)
-    assert login.code, (login.last_status, login.pages, login.last_body[:300])
-    r = httpx.post(d.issuer + "/token", data={
-        "grant_type": "authorization_code", "code": login.code, "redirect_uri": REDIRECT, "client_id": client_id,
-        "code_verifier": verifier, "resource": d.mcp_url})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-async def with_session(url: str, token: str, calls, **session_kwargs):
-    """The official SDK client through the gateway, with the token it already holds."""
-    import httpx2
-    from mcp.client.session import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    with anyio.fail_after(90):
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-            async with streamable_http_client(url, http_client=http) as (read, write):
-                async with ClientSession(read, write, **session_kwargs) as session:
-                    init = await session.initialize()
-                    return init, await calls(session)
+    return tokens_for(d.issuer, d.mcp_url, username, password, REDIRECT, scope, client_name="Gateway stdio e2e")
 
 
 def whoami(d: Deployment, token: str) -> dict:
@@ -219,7 +184,7 @@ def test_a_server_request_reaches_the_session_that_caused_it(gateway, alice):
     async def calls(session):
         return await session.call_tool("confirm", {"question": "Delete the file?"})
 
-    _, result = anyio.run(lambda: with_session(gateway.mcp_url, tokens["access_token"], calls, elicitation_callback=elicit))
+    _, result = anyio.run(lambda: sdk_session_with_token(gateway.mcp_url, tokens["access_token"], calls, elicitation_callback=elicit))
     assert asked == ["Delete the file?"]
     assert not result.is_error and text_of(result) == "confirmed=True"
 
@@ -261,7 +226,7 @@ def test_twenty_concurrent_sessions_of_one_user_share_its_process(gateway, alice
             echo = await session.call_tool("echo", {"text": f"session {index}"})
             seen = json.loads(text_of(await session.call_tool("whoami", {})))
             return text_of(echo), seen["pid"]
-        _, results[index] = await with_session(gateway.mcp_url, tokens["access_token"], calls)
+        _, results[index] = await sdk_session_with_token(gateway.mcp_url, tokens["access_token"], calls)
 
     async def main():
         async with anyio.create_task_group() as group:

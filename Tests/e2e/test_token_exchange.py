@@ -7,8 +7,6 @@ is covered by the Swift suite, TokenExchangeTests.expiredSubject, with a test cl
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import secrets
 import stat
@@ -18,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from gatehouse import BIN, Deployment, base_env, sign_in, start
+from gatehouse import BIN, Deployment, base_env, start, tokens_for
 
 # G4's port range (18400-18499). The upstream never runs: the AuthServer only names it.
 AS_PORT, RS_PORT = 18410, 18411
@@ -75,23 +73,8 @@ def resource_server(server):
 @pytest.fixture(scope="module")
 def person_tokens(server):
     username, password = server.create_user()
-    reg = httpx.post(server.issuer + "/register", json={
-        "client_name": "Exchange e2e", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"]})
-    assert reg.status_code == 201, reg.text
-    client_id = reg.json()["client_id"]
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "state": "s",
-              "code_challenge": challenge, "code_challenge_method": "S256", "resource": server.mcp_url,
-              "scope": "crm:read crm:write"}
-    login = sign_in(str(httpx.URL(server.issuer + "/authorize", params=params)), REDIRECT, username, password)
-    assert login.code, (login.last_status, login.pages, login.last_body[:300])
-    r = httpx.post(server.issuer + "/token", data={
-        "grant_type": "authorization_code", "code": login.code, "redirect_uri": REDIRECT, "client_id": client_id,
-        "code_verifier": verifier, "resource": server.mcp_url})
-    assert r.status_code == 200, r.text
-    return r.json() | {"client_id": client_id}
+    return tokens_for(server.issuer, server.mcp_url, username, password, REDIRECT, "crm:read crm:write",
+                      client_name="Exchange e2e")
 
 
 def exchange(server, auth, subject: str, **changes) -> httpx.Response:

@@ -60,7 +60,7 @@ struct AuditEvent: Sendable, Equatable {
 struct AuditLog: Sendable {
     /// Attacker-chosen strings (a username typed at the login form) are clipped so a flood of
     /// failed logins cannot bloat the table.
-    static let maxFieldLength = 256
+    static let maxFieldLength = AuditEventRow.maxFieldLength
 
     let database: Database
     let logger: Logger
@@ -114,23 +114,14 @@ struct AuditLog: Sendable {
         return try rows.compactMap(Self.event(from:))
     }
 
-    static func clip(_ value: String?) -> String? {
-        value.map { String($0.prefix(maxFieldLength)) }
-    }
+    static func clip(_ value: String?) -> String? { AuditEventRow.clip(value) }
 
     private static func insert(
         _ kind: AuditEvent.Kind, _ outcome: AuditEvent.Outcome, _ username: String?, _ clientID: String?,
         _ remoteAddress: String?, _ detail: [String: String], _ occurredAt: Date?
     ) -> PostgresQuery {
-        let clippedDetail = detail.reduce(into: [String: String]()) { result, entry in
-            result[String(entry.key.prefix(64))] = String(entry.value.prefix(maxFieldLength))
-        }
-        let detailJSON = (try? JSONEncoder().encode(clippedDetail)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return """
-            INSERT INTO audit_events (occurred_at, kind, outcome, username, client_id, remote_address, detail)
-            VALUES (coalesce(\(occurredAt), now()), \(kind.rawValue), \(outcome.rawValue), \(clip(username)),
-                    \(clip(clientID)), \(clip(remoteAddress)), \(detailJSON)::jsonb)
-            """
+        AuditEventRow.insert(kind: kind.rawValue, outcome: outcome.rawValue, username: username, clientID: clientID,
+                             remoteAddress: remoteAddress, detail: detail, occurredAt: occurredAt)
     }
 
     private static func event(from row: PostgresRow) throws -> AuditEvent? {

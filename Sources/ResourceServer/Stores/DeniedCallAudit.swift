@@ -8,27 +8,21 @@ import Shared
 /// (`AuthServer audit list --kind tool_call_denied`).
 ///
 /// `audit_events` is the AuthServer's table (its `AuditLog` owns the schema and is the only
-/// reader); this store only appends rows of its one kind, in the same shape. Like `AuditLog.record`
-/// it never breaks the answer it describes: a database error is logged and swallowed, and the
-/// refusal (403) goes out either way. No token goes into `detail`, only its `jti`.
+/// reader); this store only appends rows of its one kind, through the same `AuditEventRow.insert`
+/// (shape and clipping). Like `AuditLog.record` it never breaks the answer it describes: a
+/// database error is logged and swallowed, and the refusal (403) goes out either way. No token
+/// goes into `detail`, only its `jti`.
 struct DeniedCallAudit: Sendable {
     static let kind = "tool_call_denied"
-    /// The same clipping as the AuthServer's `AuditLog`: a tool name is chosen by the caller.
-    static let maxFieldLength = 256
 
     let database: Database
     let logger: Logger
 
     func record(resource: String, tool: String, reason: String, identity: VerifiedIdentity) async {
         let detail = ["resource": resource, "tool": tool, "reason": reason, "sub": identity.subject, "jti": identity.tokenID]
-            .mapValues { String($0.prefix(Self.maxFieldLength)) }
-        let detailJSON = (try? JSONEncoder().encode(detail)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        let clientID = String(identity.clientID.prefix(Self.maxFieldLength))
         do {
-            _ = try await database.query("""
-                INSERT INTO audit_events (kind, outcome, client_id, detail)
-                VALUES (\(Self.kind), 'failure', \(clientID), \(detailJSON)::jsonb)
-                """)
+            _ = try await database.query(AuditEventRow.insert(kind: Self.kind, outcome: "failure",
+                                                              clientID: identity.clientID, detail: detail))
         } catch {
             logger.warning("could not write audit event", metadata: [
                 "audit_kind": "\(Self.kind)", "error": "\(String(reflecting: error))",

@@ -239,8 +239,8 @@ enum AdminProcess {
         process.arguments = arguments
         // Only what the test passes (so the commands are shown to need nothing else), plus a patient database timeout: with the whole suite running on
         // two cores a command's first connection has taken over the operator's default of 5 s.
-        process.environment = ["PATH": "/usr/bin:/bin", "DATABASE_TIMEOUT_SECONDS": "30"]
-            .merging(environment, uniquingKeysWith: { $1 }).merging(["PATH": "/usr/bin:/bin"], uniquingKeysWith: { $1 })
+        process.environment = ["DATABASE_TIMEOUT_SECONDS": "30"].merging(environment, uniquingKeysWith: { $1 })
+            .merging(["PATH": "/usr/bin:/bin"], uniquingKeysWith: { $1 })
         // Files, not pipes: a chatty child can never block on a full pipe buffer.
         process.standardInput = try FileHandle(forReadingFrom: inURL)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
