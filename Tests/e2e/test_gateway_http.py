@@ -161,7 +161,7 @@ def test_sdk_client_lists_and_calls_tools_and_the_upstream_verifies_its_own_toke
         who = await session.call_tool("whoami", {})
         return tools, echo, who
 
-    init, (tools, echo, who) = anyio.run(with_session, gateway.mcp_url, tokens["access_token"], calls)
+    init, (tools, echo, who) = anyio.run(sdk_session_with_token, gateway.mcp_url, tokens["access_token"], calls)
     assert init.server_info.name == "gatehouse-e2e-http-upstream"
     assert {"whoami", "echo", "slow", "write_note"} <= tools
     assert not echo.is_error and text_of(echo) == "héllo through the gateway"
@@ -411,7 +411,7 @@ def test_sessions_work_across_two_replicas_without_stickiness(replicas):
         who = json.loads(text_of(await session.call_tool("whoami", {})))
         return echoes, who
 
-    _, (echoes, who) = anyio.run(with_session, d.mcp_url, tokens["access_token"], calls)
+    _, (echoes, who) = anyio.run(sdk_session_with_token, d.mcp_url, tokens["access_token"], calls)
     assert echoes == [f"call {n}" for n in range(6)]
     assert who["token"]["verified"] and who["headers"]["x-gatehouse-username"] == username
     # nginx's log: the one session's requests were answered by both replicas.

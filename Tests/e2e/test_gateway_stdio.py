@@ -100,7 +100,7 @@ def token_for(d: Deployment, username: str, password: str, scope: str | None = N
 def whoami(d: Deployment, token: str) -> dict:
     async def calls(session):
         return json.loads(text_of(await session.call_tool("whoami", {})))
-    _, seen = anyio.run(with_session, d.mcp_url, token, calls)
+    _, seen = anyio.run(sdk_session_with_token, d.mcp_url, token, calls)
     d.pids.add(seen["pid"])
     return seen
 
@@ -125,7 +125,7 @@ def test_sdk_client_lists_and_calls_tools(gateway, alice):
         echo = await session.call_tool("echo", {"text": "héllo through the gateway"})
         return tools, echo
 
-    init, (tools, echo) = anyio.run(with_session, gateway.mcp_url, tokens["access_token"], calls)
+    init, (tools, echo) = anyio.run(sdk_session_with_token, gateway.mcp_url, tokens["access_token"], calls)
     assert init.server_info.name == "stdio-upstream"
     assert {"whoami", "echo", "slow", "crash", "confirm"} <= tools
     assert not echo.is_error and text_of(echo) == "héllo through the gateway"
@@ -165,7 +165,7 @@ def test_progress_notifications_arrive_while_the_slow_tool_runs(gateway, alice):
         result = await session.call_tool("slow", {"steps": 4, "delay": 0.5}, progress_callback=progress)
         return started, time.monotonic(), result
 
-    _, (started, finished, result) = anyio.run(with_session, gateway.mcp_url, tokens["access_token"], calls)
+    _, (started, finished, result) = anyio.run(sdk_session_with_token, gateway.mcp_url, tokens["access_token"], calls)
     assert not result.is_error and text_of(result) == "done after 4 steps"
     assert [value for _, value in seen] == [1, 2, 3, 4]
     assert seen[0][0] - started < 1.2 and finished - seen[0][0] > 1.2, (started, seen, finished)
@@ -209,7 +209,7 @@ def test_a_crash_fails_the_call_and_the_next_call_works(gateway, bob):
         return await session.call_tool("crash", {})
 
     with pytest.raises(Exception) as failure:
-        anyio.run(with_session, gateway.mcp_url, tokens["access_token"], crash)
+        anyio.run(sdk_session_with_token, gateway.mcp_url, tokens["access_token"], crash)
     assert "exited while handling this request" in _messages(failure.value), failure.value
     after = whoami(gateway, tokens["access_token"])
     assert after["subject"] == before["subject"] and after["pid"] != before["pid"]
