@@ -2,8 +2,9 @@
 #   make run    build and start both services (and a private PostgreSQL unless DATABASE_URL is set)
 #   make test   the whole test suite against real PostgreSQL, real HTTP and the official MCP client
 #   make bench  the load benchmark (release build), with OpenSSL's own RSA rate as the baseline
+#   make chaos  the fault scenarios (PostgreSQL restart, AuthServer down, refresh storms), bounded
 #   make lint   shellcheck on every shell script in the repository
-.PHONY: run test bench lint build clean-data
+.PHONY: run test bench chaos lint build clean-data
 
 run:
 	@scripts/run.sh
@@ -14,6 +15,9 @@ test:
 bench:
 	@scripts/bench.sh
 
+chaos:
+	@scripts/chaos.sh
+
 lint:
 	@scripts/lint.sh
 
@@ -23,4 +27,5 @@ build:
 clean-data:
 	scripts/postgres.sh stop .data/postgres || true
 	scripts/postgres.sh stop .data/test-postgres || true
+	scripts/postgres.sh stop .data/chaos-postgres || true
 	rm -rf .data

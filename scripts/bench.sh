@@ -29,10 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 unset DATABASE_URL
-ensure_database "$DATA/bench-postgres" 54331
-base="${DATABASE_URL%/*}"
-psql "$base/postgres" -qAt -c "DROP DATABASE IF EXISTS gatehouse_bench WITH (FORCE)" -c "CREATE DATABASE gatehouse_bench OWNER gatehouse"
-export DATABASE_URL="$base/gatehouse_bench"
+fresh_private_database "$DATA/bench-postgres" 54331 gatehouse_bench
 GATEHOUSE_KEK="$(openssl rand -base64 32)"
 export GATEHOUSE_KEK GATEHOUSE_LOG_LEVEL=warning
 export GATEHOUSE_ISSUER=http://127.0.0.1:19000 GATEHOUSE_MCP_RESOURCE=http://127.0.0.1:18000/mcp

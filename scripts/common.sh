@@ -26,6 +26,20 @@ ensure_database() {  # dir port
   fi
 }
 
+# Unless DATABASE_URL is set: the private cluster in DIR, and a fresh database NAME in it (dropped
+# first, with any EXTRA databases), so no run depends on what an earlier one left behind. Exports
+# DATABASE_URL; the caller's EXIT trap stops the cluster (STARTED_PG_DIR).
+fresh_private_database() {  # dir port name [extra-database…]
+  if [ -n "${DATABASE_URL:-}" ]; then return 0; fi
+  local dir="$1" port="$2" name="$3" base drops=()
+  shift 3
+  ensure_database "$dir" "$port" || return 1
+  base="${DATABASE_URL%/*}"
+  for db in "$name" "$@"; do drops+=(-c "DROP DATABASE IF EXISTS $db WITH (FORCE)"); done
+  psql "$base/postgres" -qAt "${drops[@]}" -c "CREATE DATABASE $name OWNER gatehouse" || return 1
+  export DATABASE_URL="$base/$name"
+}
+
 # The Python virtualenv with the official MCP SDK client (for end-to-end tests and tools).
 ensure_venv() {
   local venv="$DATA/venv"

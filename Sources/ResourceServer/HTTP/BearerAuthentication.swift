@@ -22,9 +22,7 @@ extension MCPEndpoint.Authentication {
                 throw challenge.unauthorized(rejection)
             } catch let error as RevocationStatusUnavailable {
                 logger.error("cannot check token revocation; refusing the request", metadata: ["error": "\(error)"])
-                var unavailable = OAuthError.temporarilyUnavailable(debug: error.description)
-                unavailable.headers[.retryAfter] = "1"
-                throw unavailable
+                throw OAuthError.temporarilyUnavailable(debug: error.description)
             }
         }
     }

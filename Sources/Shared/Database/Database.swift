@@ -1,3 +1,4 @@
+import Foundation
 import Atomics
 import Dispatch
 import Logging
@@ -57,13 +58,21 @@ public struct Database: Sendable {
     }
 }
 
-/// postgres-nio wraps whatever the transaction's body threw in `PostgresTransactionError`; give
-/// callers the body's own error (an `OAuthError`, a `MigrationError`) when the rollback succeeded.
+/// postgres-nio wraps whatever failed in a transaction in `PostgresTransactionError`; give callers
+/// the error that decides the answer, so `StoreFailure` and `ErrorMappingMiddleware` see a plain
+/// `PSQLError` (503) or the body's own error (an `OAuthError`, a `MigrationError`):
+/// - the body's error first, even when the rollback failed too: an uncommitted transaction is
+///   rolled back by PostgreSQL when its connection goes, so the body's verdict stands;
+/// - else the failed `BEGIN` (the PostgreSQL-restart chaos scenario answered 500 here: the
+///   wrapper reached the middleware's catch-all), else the failed `COMMIT`, whose outcome is
+///   unknown, so 503 and a retry (the refresh grace window covers a rotation that did commit).
 public func unwrappingTransactionError<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as PostgresTransactionError {
-        if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+        if let decisive = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError {
+            throw decisive
+        }
         throw error
     }
 }
@@ -101,18 +110,59 @@ public struct DatabaseTimeoutError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, throwing `DatabaseTimeoutError` if it has not finished after `limit`.
+///
+/// The caller gets its answer at the deadline even when `body` does not stop when cancelled: a
+/// task group would wait for its children, and during a PostgreSQL restart one pool call that
+/// never returned kept its request open forever and, with it, the graceful shutdown (the
+/// PostgreSQL-restart chaos scenario). So `body` runs in a task of its own that is cancelled, not
+/// awaited, once the race is decided.
 public func withDeadline<T: Sendable>(
     _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DatabaseTimeoutError()
+    let race = DeadlineRace<T>()
+    let work = Task {
+        do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+    }
+    let timer = Task {
+        try? await Task.sleep(for: limit)
+        race.finish(.failure(DatabaseTimeoutError()))
+    }
+    defer { work.cancel(); timer.cancel() }
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in race.wait(continuation) }
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first of the body's result, the deadline or the caller's cancellation; later ones are dropped.
+private final class DeadlineRace<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var outcome: Result<T, any Error>?
+    private var delivered = false
+
+    func wait(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let outcome {
+            delivered = true
+            lock.unlock()
+            continuation.resume(with: outcome)
+            return
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw DatabaseTimeoutError() }
-        return first
+        self.continuation = continuation
+        lock.unlock()
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        lock.lock()
+        guard outcome == nil, !delivered else { lock.unlock(); return }
+        outcome = result
+        guard let continuation else { lock.unlock(); return }
+        self.continuation = nil
+        delivered = true
+        lock.unlock()
+        continuation.resume(with: result)
     }
 }
 

@@ -20,8 +20,6 @@ public enum StoreFailure {
     }
 
     private static func unavailable(_ debug: String) -> OAuthError {
-        var error = OAuthError.temporarilyUnavailable(debug: debug)
-        error.headers[.retryAfter] = "1"
-        return error
+        OAuthError.temporarilyUnavailable(debug: debug)
     }
 }

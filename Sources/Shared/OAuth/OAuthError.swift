@@ -75,8 +75,13 @@ public struct OAuthError: Error, Sendable, CustomStringConvertible {
         OAuthError(.serverError, status: .internalServerError, "the server could not complete the request", debug: debug)
     }
 
+    /// 503 with `Retry-After: 1` always (RFC 9110 §10.2.3: "servers send the Retry-After header
+    /// field to indicate how long the user agent ought to wait before making a follow-up
+    /// request"): a client that backs off by it comes back about when the database does, and no
+    /// path to this answer (store, middleware backstop, bearer check) can forget the header.
     public static func temporarilyUnavailable(debug: String) -> OAuthError {
-        OAuthError(.temporarilyUnavailable, status: .serviceUnavailable, "the service is temporarily unavailable; retry shortly", debug: debug)
+        OAuthError(.temporarilyUnavailable, status: .serviceUnavailable, "the service is temporarily unavailable; retry shortly",
+                   debug: debug, headers: [.retryAfter: "1"])
     }
 
     /// The JSON body `{"error": …, "error_description": …}`.

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make chaos`: the fault scenarios of Tests/chaos, loopback only, bounded (20 minutes at most).
+# Each scenario starts what it breaks (its own PostgreSQL cluster when it restarts one, its own
+# AuthServer and ResourceServer), prints one `chaos:` line of figures and fails on its bar.
+# The short ones (pytest marker `short`) also run in `make test`.
+#   CHAOS_FAMILIES (1000): token families in the refresh storm.
+set -uo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT" || exit 1
+
+"$ROOT/scripts/ensure-packages.sh" python3-venv || exit 1
+# shellcheck disable=SC2317  # run by the EXIT trap
+cleanup() { if [ -n "${STARTED_PG_DIR:-}" ]; then "$ROOT/scripts/postgres.sh" stop "$STARTED_PG_DIR"; fi; }
+trap cleanup EXIT
+fresh_private_database "$DATA/chaos-postgres" "${GATEHOUSE_CHAOS_PG_PORT:-54333}" gatehouse_chaos || exit 1
+
+log "building (debug)"
+swift build 2>&1 | grep -v "unhandled\|CMakeLists.txt" | tail -1
+ensure_venv
+GATEHOUSE_BIN="$(swift build --show-bin-path)"
+export GATEHOUSE_BIN GATEHOUSE_CHAOS_FAMILIES="${CHAOS_FAMILIES:-1000}" GATEHOUSE_CHAOS_LOGS="$DATA/chaos-logs"
+timeout --kill-after=30 1200 "$VENV/bin/python" -m pytest -q -p no:cacheprovider -s Tests/chaos 2>&1 | tee "$DATA/chaos.log"
+status=${PIPESTATUS[0]}
+log "figures:"; grep '^chaos:' "$DATA/chaos.log" || true
+exit "$status"
