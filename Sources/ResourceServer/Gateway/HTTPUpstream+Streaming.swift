@@ -49,16 +49,28 @@ extension HTTPUpstream {
                 } catch {
                     logger.info("client went away during an upstream stream; cancelling")
                     cancelUpstream(request, upstreamHeaders: upstreamHeaders, logger: logger)
-                    throw error
+                    throw ClientWentAway(underlying: error)
                 }
             }
             return nil
+        } catch let gone as ClientWentAway {
+            throw gone.underlying
+        } catch is CancellationError {
+            throw CancellationError()
         } catch let error as HTTPClientError where error == .readTimeout {
             return (UpstreamFailure.timeoutCode, "The upstream MCP server was silent for \(settings.timeout) s")
-        } catch let error as HTTPClientError {
+        } catch {
+            // Not only HTTPClientError: an upstream killed mid-stream surfaces as NIO's own errors
+            // (a reset, an end of file inside a chunk), and the client must still get its error
+            // event (the gateway-faults chaos scenario saw the stream just stop).
             logger.warning("upstream stream broke off", metadata: ["error": "\(error)"])
             return (UpstreamFailure.badGatewayCode, "The upstream MCP server's stream broke off")
         }
+    }
+
+    /// The client's side failed while relaying: not the upstream's fault, so no error event.
+    private struct ClientWentAway: Error {
+        let underlying: any Error
     }
 
     /// The id of the JSON-RPC request in `body`, as JSON text; nil for notifications and responses.

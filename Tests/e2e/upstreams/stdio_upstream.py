@@ -3,7 +3,7 @@ for the gateway's stdio tests: Gatehouse spawns it and speaks MCP to it on stdin
 
 Its tools show what the gateway promises the process: who the caller is (from the environment
 Gatehouse gives it, and nothing else of Gatehouse's), progress during a slow call, a server request
-(elicitation) routed back to the calling session, and a crash.
+(elicitation) routed back to the calling session, a crash, and a flood of garbage on stdout.
 """
 
 import asyncio
@@ -51,6 +51,16 @@ def crash() -> str:
     """Exits the process in the middle of the call."""
     print("crashing on purpose", file=sys.stderr, flush=True)
     os._exit(3)
+
+
+@server.tool()
+def flood(megabytes: int = 64) -> str:
+    """Writes `megabytes` MiB of garbage to stdout, as one line, in the middle of the call, then answers."""
+    chunk = b"x" * (1 << 20)
+    for _ in range(megabytes):
+        os.write(1, chunk)
+    os.write(1, b"\n")
+    return f"flooded {megabytes} MiB"
 
 
 class Confirmation(BaseModel):
