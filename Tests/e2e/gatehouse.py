@@ -95,6 +95,10 @@ def base_env(**extra: str) -> dict:
     env = dict(os.environ)
     assert env.get("DATABASE_URL"), "DATABASE_URL is not set: run the tests with `make test`"
     env.setdefault("GATEHOUSE_KEK", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+    # Every test registers from 127.0.0.1 into one database: the registration limit (30 per hour
+    # per network by default) would stop the suite. test_rate_limits.py turns the limits on.
+    for limit in ("REGISTRATIONS_PER_HOUR", "TOKEN_REQUESTS_PER_MINUTE", "AUTHORIZE_REQUESTS_PER_MINUTE"):
+        env.setdefault("GATEHOUSE_RATE_LIMIT_" + limit, "0")
     env.update(extra)
     return env
 
@@ -313,3 +317,49 @@ async def sdk_session_with_token(url: str, token: str, calls, seconds: float = 9
                 async with ClientSession(read, write, **session_kwargs) as session:
                     init = await session.initialize()
                     return init, await calls(session)
+
+
+# ---------------------------------------------------------------- headless Chromium
+def chromium(width: int, height: int, *, mobile: bool = False):
+    """Debian's headless Chromium through selenium and chromedriver, with a `width`×`height`
+    viewport (the viewport itself, not the window with its frame, so screenshots are that size)
+    and the browser console log kept (where Chromium reports CSP violations). A generator for a
+    pytest fixture: yields the driver, quits it afterwards."""
+    import shutil
+    import tempfile
+
+    import pytest
+
+    browser_path = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    driver_path = shutil.which("chromedriver")
+    if not browser_path or not driver_path:
+        pytest.fail("headless Chromium is required for this test but was not found "
+                    f"(chromium: {browser_path}, chromedriver: {driver_path}); install Debian's packages: "
+                    "apt-get install -y chromium chromium-driver (scripts/test.sh does this)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as e:
+        pytest.fail(f"selenium is missing from the test venv ({e}): pip install -r Tests/e2e/requirements.txt")
+    profile = tempfile.mkdtemp(prefix="gatehouse-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_path
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                "--disable-background-networking", "--disable-sync", "--force-color-profile=srgb",
+                "--hide-scrollbars", "--lang=en-US"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit chromedriver path: selenium then never tries to download a driver or browser.
+    service = Service(executable_path=driver_path, log_output=os.path.join(profile, "chromedriver.log"))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(20)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+    driver.set_script_timeout(10)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -14,8 +14,6 @@ import base64
 import hashlib
 import os
 import secrets
-import shutil
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -23,18 +21,10 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from gatehouse import ROOT
+from gatehouse import ROOT, chromium
 
 SCREENSHOTS = os.path.join(ROOT, "docs", "screenshots")
 WINDOW = (1000, 900)
-
-
-def _find(*names: str) -> str | None:
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 @pytest.fixture
@@ -79,41 +69,7 @@ def callback_server():
 
 @pytest.fixture
 def browser():
-    chromium = _find("chromium", "chromium-browser", "google-chrome")
-    driver_path = _find("chromedriver")
-    if not chromium or not driver_path:
-        pytest.fail("headless Chromium is required for this test but was not found "
-                    f"(chromium: {chromium}, chromedriver: {driver_path}); install Debian's packages: "
-                    "apt-get install -y chromium chromium-driver (scripts/test.sh does this)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError as e:
-        pytest.fail(f"selenium is missing from the test venv ({e}): "
-                    "pip install -r Tests/e2e/requirements.txt")
-    profile = tempfile.mkdtemp(prefix="gatehouse-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-sync", "--force-color-profile=srgb",
-                "--hide-scrollbars", "--lang=en-US"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # An explicit chromedriver path: selenium then never tries to download a driver or browser.
-    service = Service(executable_path=driver_path, log_output=os.path.join(profile, "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(20)
-    # The viewport itself (not the window with its frame) is WINDOW, so screenshots are that size.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False})
-    driver.set_script_timeout(10)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium(*WINDOW)
 
 
 def _console_errors(driver) -> list[str]:

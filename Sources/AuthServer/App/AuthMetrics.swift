@@ -9,4 +9,11 @@ struct AuthMetrics: Sendable {
     let codeReplayDetected = Counter(label: "gatehouse_code_replay_detected_total")
     let registrations = Counter(label: "gatehouse_client_registrations_total")
     let loginFailures = Counter(label: "gatehouse_login_failures_total")
+    /// Registrations that repeated an earlier one byte for byte from the same network (RateLimitSettings).
+    let duplicateRegistrations = Counter(label: "gatehouse_duplicate_registrations_total")
+
+    /// `gatehouse_rate_limited_total{limit="registration|token|authorize"}`: requests answered 429.
+    func rateLimited(_ limit: RateLimitRule.Limit) -> Counter {
+        Counter(label: "gatehouse_rate_limited_total", dimensions: [("limit", limit.rawValue)])
+    }
 }

@@ -78,33 +78,39 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
         resources: configuration.resources)
     let metadata = try MetadataEndpoint(issuer: env.issuer, clientMetadataDocuments: configuration.clientMetadataDocuments,
                                         scopesSupported: configuration.resources.grantableNames)
+    // Issue 13's limits, counted in PostgreSQL across replicas (RateLimiter.swift); 0 is off.
+    let limiter = RateLimiter(database: env.database, metrics: env.metrics, audit: env.audit, logger: env.logger)
+    let limits = configuration.rateLimits
+    let tokenLimit = RateLimitGate(limiter: limiter, rule: limits.token)
     let endpoints: [any AuthServerEndpoint] = [
         metadata,
         JWKSEndpoint(keys: env.keys),
         RegistrationEndpoint(clients: env.clients, audit: env.audit, metrics: env.metrics, clock: env.clock,
-                             grantableScopes: configuration.resources.grantableNames),
+                             grantableScopes: configuration.resources.grantableNames,
+                             rateLimit: RateLimitGate(limiter: limiter, rule: limits.registration),
+                             duplicateWindow: limits.duplicateRegistrationWindow),
         AuthorizeEndpoint(validator: AuthorizeValidator(clients: env.clientResolver, resources: configuration.resources),
-                          flow: flow),
-        LoginEndpoint(flow: flow, users: env.users, throttle: env.throttle, audit: env.audit, metrics: env.metrics,
-                      sessionLifetime: configuration.loginSessionLifetime,
-                      trustForwardedFor: configuration.trustForwardedFor),
+                          flow: flow, rateLimit: RateLimitGate(limiter: limiter, rule: limits.authorize)),
+        LoginEndpoint(flow: flow, signIn: env.passwordSignIn, sessionLifetime: configuration.loginSessionLifetime),
         ConsentEndpoint(flow: flow, audit: env.audit),
         TokenEndpoint(authenticator: authenticator, grants: [
-            AuthorizationCodeGrant(families: families, tokens: env.tokens, metrics: env.metrics, clock: env.clock),
+            AuthorizationCodeGrant(families: families, tokens: env.tokens, metrics: env.metrics, clock: env.clock,
+                                   rateLimit: tokenLimit),
             RefreshTokenGrant(families: families, tokens: env.tokens, metrics: env.metrics, clock: env.clock,
-                              grace: TimeInterval(configuration.refreshReplayGraceSeconds)),
+                              grace: TimeInterval(configuration.refreshReplayGraceSeconds), rateLimit: tokenLimit),
             TokenExchangeGrant(settings: configuration.tokenExchange, exchanged: ExchangedTokenStore(database: env.database),
                                accessTokens: accessTokens, tokens: env.tokens, audit: env.audit, metrics: env.metrics,
-                               clock: env.clock),
+                               clock: env.clock, rateLimit: tokenLimit),
         ], usage: ClientUsageRecorder(store: env.clients, clock: env.clock, logger: env.logger)),
         RevocationEndpoint(authenticator: authenticator, verifier: accessTokens, families: families),
         IntrospectionEndpoint(authenticator: authenticator, verifier: accessTokens, families: families,
                               introspectionClients: configuration.introspectionClients, issuer: env.issuer, clock: env.clock),
         UserInfoEndpoint(verifier: accessTokens, users: env.users),
-    ]
+    ] + accountEndpoints(env, flow: flow)
 
     let router = Router(context: AuthRequestContext.self)
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: CORSPolicy(paths: Set(metadata.paths + ["/jwks.json", "/register", "/token", "/revoke", "/userinfo"])))
     router.add(middleware: ErrorMappingMiddleware())

@@ -26,8 +26,10 @@ struct AuthServerConfiguration: Sendable {
     var allowInsecureHTTPIssuer: Bool
     var logFormat: Observability.LogFormat
     var logLevel: Logger.Level
-    /// When set, the last `X-Forwarded-For` entry (what the one trusted proxy saw) is the client address.
-    var trustForwardedFor: Bool
+    /// `GATEHOUSE_TRUSTED_PROXIES`: the networks whose `X-Forwarded-For` is believed (ClientAddress.swift).
+    var trustedProxies: TrustedProxies
+    /// Registrations, token and authorization requests per window, across replicas; duplicates.
+    var rateLimits: RateLimitSettings
     /// Audit events older than this are deleted by the sweeper.
     var auditRetentionDays: Int
     /// `GATEHOUSE_CLIENT_REAP_DAYS`: dynamically registered clients unused this many days are reaped; 0 never.
@@ -45,6 +47,9 @@ struct AuthServerConfiguration: Sendable {
     var tokenExchange: TokenExchangeSettings
     /// The config file's `clients:`, checked when the server is built and created or updated to match at start-up.
     var preregisteredClients: PreregisteredClientSettings
+    /// `GATEHOUSE_API_KEYS` (default true), read by both services: when false the account page
+    /// says keys are switched off and creates none (the ResourceServer refuses every key).
+    var apiKeysEnabled: Bool
 
     static let defaultIssuer = "http://localhost:9000"
     static let defaultResource = "http://localhost:8000/mcp"
@@ -85,7 +90,15 @@ struct AuthServerConfiguration: Sendable {
         loginSessionLifetime = try env.int("GATEHOUSE_SESSION_TTL", default: 8 * 3600, range: 300...30 * 86400)
         logFormat = try env.logFormat()
         logLevel = try env.logLevel()
-        trustForwardedFor = try env.bool("GATEHOUSE_TRUST_FORWARDED_FOR")
+        // The yes/no switch believed one proxy's last X-Forwarded-For entry from anywhere; an
+        // operator who set it must now say which networks their proxies are in.
+        if env.string("GATEHOUSE_TRUST_FORWARDED_FOR") != nil {
+            throw ConfigurationError("GATEHOUSE_TRUST_FORWARDED_FOR",
+                "was replaced by GATEHOUSE_TRUSTED_PROXIES (the proxies' networks as CIDR blocks, like 10.0.0.0/8); remove it and list your proxies there")
+        }
+        trustedProxies = try TrustedProxies(list: env.list("GATEHOUSE_TRUSTED_PROXIES", default: []),
+                                            variable: "GATEHOUSE_TRUSTED_PROXIES")
+        rateLimits = try RateLimitSettings(environment: env)
         auditRetentionDays = try env.int("GATEHOUSE_AUDIT_RETENTION_DAYS", default: 365, range: 1...3650)
         clientReapDays = try env.int("GATEHOUSE_CLIENT_REAP_DAYS", default: 30, range: 0...3650)
         clientMetadataDocuments = try env.bool("GATEHOUSE_CLIENT_METADATA_DOCUMENTS", default: true)
@@ -94,6 +107,7 @@ struct AuthServerConfiguration: Sendable {
         introspectionClients = Set(env.list("GATEHOUSE_INTROSPECTION_CLIENTS", default: []))
         tokenExchange = try TokenExchangeSettings(environment: env, resources: resources)
         preregisteredClients = PreregisteredClientSettings(file: file, environment: env)
+        apiKeysEnabled = try env.bool("GATEHOUSE_API_KEYS", default: true)
     }
 
     /// The key-encryption key protects signing keys at rest. Production passes it by value or

@@ -11,10 +11,15 @@ struct ClientsCommand: AsyncParsableCommand {
                       CreateResourceServer.self, Prune.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the registered clients that are not deleted.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the registered clients that are not deleted.",
+            discussion: "--by-software groups every dynamic registration by software_id (else client_name) and software_version: registrations, duplicates, distinct source networks, live, first and last.")
         @OptionGroup var output: OutputOptions
+        @Flag(name: .customLong("by-software"), help: "Dynamic registrations per software, with duplicates and source networks.")
+        var bySoftware = false
 
         func run() async throws {
+            if bySoftware { return try await Self.printBySoftware(json: output.json) }
             let clients = try await AdminRuntime.withDatabase(try AdminRuntime.databaseConfiguration()) { database, _ in
                 try await ClientStore(database: database).list()
             }

@@ -58,12 +58,19 @@ struct AuthorizationFlow: Sendable {
     }
 
     /// Shows login when there is no session, consent when it is needed, else issues the code.
+    /// `browserSessionID` is the session cookie when `sessionID` is withheld (prompt=login): the
+    /// login page then offers to sign that session out.
     func continueFlow(_ pending: PendingRequestStore.Pending, client: Client, sessionID: String?,
-                      context: AuthRequestContext) async throws -> Response {
+                      context: AuthRequestContext, browserSessionID: String? = nil) async throws -> Response {
         let now = clock.now()
         guard let user = try await sessions.user(sessionID: sessionID, now: now) else {
-            return loginPage(pending, client: client, username: nil, error: nil)
+            var signedIn: (User, String)?
+            if let browserSessionID, let user = try await sessions.user(sessionID: browserSessionID, now: now) {
+                signedIn = (user, browserSessionID)
+            }
+            return loginPage(pending, client: client, username: nil, error: nil, signedIn: signedIn)
         }
+        try await sessions.touch(sessionID: sessionID, now: now)
         // A dynamically registered client always asks the first time; afterwards the remembered
         // consent covers requests for no more scope than was granted, but only where the redirect
         // URI proves who receives the code. RFC 8252 §8.6: "the authorization server SHOULD NOT
@@ -83,21 +90,27 @@ struct AuthorizationFlow: Sendable {
         if remembered && identityProven && !pending.request.forceConsent {
             return try await issueCode(pending, user: user, sessionID: sessionID, recordConsent: false, context: context)
         }
-        return consentPage(pending, client: client, user: user)
+        return consentPage(pending, client: client, user: user, sessionID: sessionID)
     }
 
+    /// `signedIn`: the browser's live session (prompt=login), offered a sign-out form (`POST /logout`).
     func loginPage(_ pending: PendingRequestStore.Pending, client: Client, username: String?, error: String?,
-                   status: HTTPResponse.Status = .ok) -> Response {
+                   status: HTTPResponse.Status = .ok, signedIn: (user: User, sessionID: String)? = nil) -> Response {
         var values: [String: Any] = [
             "title": "Sign in", "clientName": client.name ?? client.clientID,
             "requestID": pending.id, "csrfToken": pending.csrfToken,
         ]
         if let username { values["username"] = username }
         if let error { values["errorMessage"] = error }
+        if let signedIn {
+            values["signedInAs"] = signedIn.user.username
+            values["signOutCSRF"] = SessionFormGuard.token(.session, secret: signedIn.sessionID)
+        }
         return pages.render("login", status: status, values)
     }
 
-    func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User) -> Response {
+    /// With the session, a "Not you? Sign out" form (`POST /logout`) under the decision.
+    func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User, sessionID: String? = nil) -> Response {
         let redirect = URLComponents(string: pending.request.redirectURI)
         let host = redirect?.host.map { h in redirect?.port.map { "\(h):\($0)" } ?? h } ?? (redirect?.scheme ?? "")
         let scopes = pending.request.scopeSet.tokens.map { ["name": $0, "text": resources.consentWording(for: $0)] }
@@ -114,6 +127,7 @@ struct AuthorizationFlow: Sendable {
             values["resourceURL"] = resource.identifier.value
         }
         if client.registrationKind == "dynamic" { values["dynamicallyRegistered"] = true }
+        if let sessionID { values["signOutCSRF"] = SessionFormGuard.token(.session, secret: sessionID) }
         // MCP 2025-11-25: the client_id URL's host is what the document proved; show it.
         if client.isMetadataDocument, let host = ClientMetadataDocument.verifiedHost(of: client.clientID) {
             values["verifiedDomain"] = host
@@ -136,7 +150,7 @@ struct AuthorizationFlow: Sendable {
                                               scope: resources.consentScope(request.scopeSet, resource: request.resource),
                                               connection: connection)
                 try await AuditLog.record(.consentGranted, username: user.username, clientID: request.clientID,
-                                          remoteAddress: context.peerAddress, detail: ["scope": request.scope],
+                                          remoteAddress: context.clientAddress, detail: ["scope": request.scope],
                                           connection: connection)
             }
             return try await AuthorizationCodeStore.issue(
@@ -161,12 +175,14 @@ struct AuthorizationFlow: Sendable {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    /// The two cookies of the sign-in flow.
+    /// The cookies of the sign-in flow and of the account page's sign-in.
     enum BrowserCookie: String, Sendable {
         /// The signed-in session.
         case session = "gh_session"
         /// Binds a pending authorization request to the browser that started it.
         case flow = "gh_flow"
+        /// Binds the account page's sign-in form to the browser it was shown in (login CSRF).
+        case signIn = "gh_signin"
 
         /// Under https the name carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): browsers then
         /// accept the cookie only with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain

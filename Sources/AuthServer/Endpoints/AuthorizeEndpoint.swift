@@ -8,6 +8,8 @@ import Shared
 struct AuthorizeEndpoint: AuthServerEndpoint {
     let validator: AuthorizeValidator
     let flow: AuthorizationFlow
+    /// GATEHOUSE_RATE_LIMIT_AUTHORIZE_REQUESTS_PER_MINUTE, per client, for valid requests only.
+    var rateLimit: RateLimitGate? = nil
 
     func addRoutes(to router: Router<AuthRequestContext>) {
         router.get("/authorize") { request, context in try await self.handle(request, context: context) }
@@ -37,10 +39,16 @@ struct AuthorizeEndpoint: AuthServerEndpoint {
             return AuthorizationFlow.redirect(to: redirect.error(error, issuer: flow.issuer))
         case .valid(let authorization, let client):
             let now = flow.clock.now()
+            // Only here: an invalid request (unknown client, bad redirect URI, any later check) has
+            // had its terminal answer above, and the 429 is our own JSON answer, never a redirect.
+            if let limited = try await rateLimit?.check(key: client.clientID, now: now, clientID: client.clientID,
+                                                        remoteAddress: context.clientAddress) {
+                throw limited
+            }
             let (pending, binding) = try await flow.pendingRequests.create(authorization, now: now)
             var response = try await flow.continueFlow(
                 pending, client: client, sessionID: authorization.forceLogin ? nil : flow.cookieValue(.session, in: request),
-                context: context)
+                context: context, browserSessionID: authorization.forceLogin ? flow.cookieValue(.session, in: request) : nil)
             response.setCookie(flow.cookie(.flow, value: binding, maxAge: Int(PendingRequestStore.lifetime)))
             return response
         }

@@ -31,7 +31,7 @@ struct ConsentEndpoint: AuthServerEndpoint {
         case "deny":
             try await flow.discard(pending)
             await audit.record(.consentDenied, username: user.username, clientID: pending.request.clientID,
-                                   remoteAddress: context.peerAddress)
+                                   remoteAddress: context.clientAddress)
             let denied = OAuthError(.accessDenied, "the user denied the request")
             return AuthorizationFlow.redirect(to: pending.request.redirect.error(denied, issuer: flow.issuer))
         default:

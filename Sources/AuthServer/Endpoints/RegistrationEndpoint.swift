@@ -15,6 +15,10 @@ struct RegistrationEndpoint: AuthServerEndpoint {
     let clock: Clock
     /// Every scope a client may register: the OpenID scopes and each configured resource's.
     let grantableScopes: [String]
+    /// GATEHOUSE_RATE_LIMIT_REGISTRATIONS_PER_HOUR, per source network, for valid registrations.
+    var rateLimit: RateLimitGate? = nil
+    /// GATEHOUSE_DUPLICATE_REGISTRATION_WINDOW; 0 counts no duplicates.
+    var duplicateWindow: TimeInterval = 0
 
     func addRoutes(to router: Router<AuthRequestContext>) {
         router.post("/register") { request, context in try await self.handle(request, context: context) }
@@ -50,8 +54,15 @@ struct RegistrationEndpoint: AuthServerEndpoint {
         do { body = try await request.body.collect(upTo: ClientRegistrationRequest.maxBodyBytes) } catch {
             throw OAuthError(.invalidClientMetadata, status: .contentTooLarge, "the registration body is too large")
         }
-        let registration = try ClientRegistrationRequest(json: Array(buffer: body), grantableScopes: grantableScopes)
+        let raw = Array(buffer: body)
+        let registration = try ClientRegistrationRequest(json: raw, grantableScopes: grantableScopes)
         let now = clock.now()
+        // After validation, so invalid metadata still gets invalid_client_metadata: only a
+        // registration that would be made counts against its network's hourly budget.
+        let source = RegistrationSource(body: raw, clientAddress: context.clientAddress, now: now, duplicateWindow: duplicateWindow)
+        if let limited = try await rateLimit?.check(key: source.network, now: now, remoteAddress: context.clientAddress) {
+            throw limited
+        }
         // Only the client_secret_* methods use a secret; `private_key_jwt` proves itself with its key.
         let secret = [.none, .privateKeyJWT].contains(registration.authMethod) ? nil : SecureRandom.token()
         let client = Client(
@@ -60,10 +71,11 @@ struct RegistrationEndpoint: AuthServerEndpoint {
             redirectURIs: registration.redirectURIs, grantTypes: registration.grantTypes, scope: registration.scope,
             applicationType: registration.applicationType, registrationKind: "dynamic", createdAt: now,
             jwksURI: registration.keys.jwksURI, jwks: registration.keys.jwks, signingAlgorithm: registration.keys.signingAlgorithm)
-        try await clients.insert(client)
+        let duplicate = try await clients.insert(client, source: source)
         metrics.registrations.increment()
-        await audit.record(.clientRegistered, clientID: client.clientID, remoteAddress: context.peerAddress,
-                               detail: ["client_name": String((client.name ?? "").prefix(100)),
+        if duplicate { metrics.duplicateRegistrations.increment() }
+        await audit.record(.clientRegistered, clientID: client.clientID, remoteAddress: context.clientAddress,
+                               detail: ["client_name": String((client.name ?? "").prefix(100)), "duplicate": String(duplicate),
                                         "redirect_uris": client.redirectURIs.joined(separator: " ").prefix(500).description])
         let answer = Answer(
             client_id: client.clientID, client_secret: secret, client_id_issued_at: Int(now.timeIntervalSince1970),

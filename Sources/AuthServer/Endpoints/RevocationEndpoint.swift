@@ -40,7 +40,7 @@ struct RevocationEndpoint: AuthServerEndpoint {
             for familyID in try await families.familyIDs(ofRefreshToken: Digest.sha256(token), clientID: client.clientID,
                                                          connection: connection) {
                 try await families.revokeFamily(familyID, reason: "revoked by client", connection: connection)
-                try await AuditLog.record(.tokenFamilyRevoked, clientID: client.clientID, remoteAddress: context.peerAddress,
+                try await AuditLog.record(.tokenFamilyRevoked, clientID: client.clientID, remoteAddress: context.clientAddress,
                                           detail: ["family": familyID.uuidString, "reason": "revocation endpoint"],
                                           connection: connection)
             }

@@ -22,6 +22,8 @@ struct AuthorizationCodeGrant: Grant {
     let tokens: TokenIssuer
     let metrics: AuthMetrics
     let clock: Clock
+    /// GATEHOUSE_RATE_LIMIT_TOKEN_REQUESTS_PER_MINUTE: checked only once the code would be exchanged.
+    var rateLimit: RateLimitGate? = nil
 
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         let code = try form.required("code")
@@ -29,7 +31,8 @@ struct AuthorizationCodeGrant: Grant {
         let redirectURI = try form.single("redirect_uri")
         let signer = try await tokens.currentSigner()
         let now = clock.now()
-        let (families, tokens, metrics) = (self.families, self.tokens, self.metrics)
+        let (families, tokens, metrics, rateLimit) = (self.families, self.tokens, self.metrics, self.rateLimit)
+        let address = context.clientAddress
         let codeHash = Digest.sha256(code)
         let outcome: GrantOutcome = try await families.transaction { connection in
             guard let found = try await families.lockCode(hash: codeHash, connection: connection) else {
@@ -41,7 +44,7 @@ struct AuthorizationCodeGrant: Grant {
                     try await families.revokeFamily(familyID, reason: "authorization code replayed", connection: connection)
                 }
                 try await AuditLog.record(.codeReplayDetected, outcome: .failure, clientID: client.clientID,
-                                          remoteAddress: context.peerAddress, connection: connection)
+                                          remoteAddress: context.clientAddress, connection: connection)
                 metrics.codeReplayDetected.increment()
                 return .refused(.invalidGrant("the authorization code was already used"))
             }
@@ -54,6 +57,12 @@ struct AuthorizationCodeGrant: Grant {
             guard let user = try await UserStore.lockedForGrant(id: found.userID, connection: connection), !user.disabled else {
                 try await families.burnCode(hash: codeHash, at: now, connection: connection)
                 return .refused(.invalidGrant("the account the code was issued for is disabled"))
+            }
+            // After every refusal (a bad, used or expired code is still invalid_grant), before
+            // anything is written: a limited exchange leaves the code unused for a retry.
+            if let limited = try await rateLimit?.check(key: client.clientID, now: now, clientID: client.clientID,
+                                                        remoteAddress: address, connection: connection) {
+                return .refused(limited)
             }
             let scopeSet = ScopeSet(found.scope)
             let access = try tokens.accessToken(

@@ -15,13 +15,16 @@ struct RefreshTokenGrant: Grant {
     let clock: Clock
     /// `GATEHOUSE_REFRESH_GRACE_SECONDS`: how long a rotated token may be retried for the same answer.
     let grace: TimeInterval
+    /// GATEHOUSE_RATE_LIMIT_TOKEN_REQUESTS_PER_MINUTE: checked only once a rotation is certain.
+    var rateLimit: RateLimitGate? = nil
 
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         let presented = try form.required("refresh_token")
         let requestedScope = try form.single("scope").map(ScopeSet.init)
         let signer = try await tokens.currentSigner()
         let now = clock.now()
-        let (families, tokens, metrics, grace) = (self.families, self.tokens, self.metrics, self.grace)
+        let (families, tokens, metrics, grace, rateLimit) = (self.families, self.tokens, self.metrics, self.grace, self.rateLimit)
+        let address = context.clientAddress
         let hash = Digest.sha256(presented)
         let outcome: GrantOutcome = try await families.transaction { connection in
             let found = try await families.lockRefreshToken(hash: hash, connection: connection)
@@ -32,11 +35,13 @@ struct RefreshTokenGrant: Grant {
                 guard let found else { return .refused(.invalidGrant("the refresh token is invalid")) }
                 try await families.revokeFamily(found.familyID, reason: "refresh token reused", connection: connection)
                 try await AuditLog.record(.refreshReuseDetected, outcome: .failure, clientID: client.clientID,
-                                          remoteAddress: context.peerAddress, detail: ["family": found.familyID.uuidString],
+                                          remoteAddress: context.clientAddress, detail: ["family": found.familyID.uuidString],
                                           connection: connection)
                 metrics.refreshReuseDetected.increment()
                 return .refused(.invalidGrant("the refresh token was already used; the grant has been revoked"))
             case .replayWithinGrace:
+                // Not limited: the answer is the one already given, and a client told to wait
+                // might come back after the grace window and trip reuse detection.
                 guard let sealed = found?.replaySealed, let answer = try? ReplaySeal.open(sealed, token: presented) else {
                     return .refused(.invalidGrant("the refresh token is invalid"))
                 }
@@ -50,6 +55,13 @@ struct RefreshTokenGrant: Grant {
                 }
                 do { try checkRequestedResource(form, grantedResource: found.resource) } catch let error as OAuthError {
                     return .refused(error)
+                }
+                // Issue 13: "A 429 never hides a terminal answer: a refresh with a revoked token
+                // gets invalid_grant, not 429." So the limit is checked here, after every refusal,
+                // inside the transaction (one more statement); a limited refresh rotates nothing.
+                if let limited = try await rateLimit?.check(key: client.clientID, now: now, clientID: client.clientID,
+                                                            remoteAddress: address, connection: connection) {
+                    return .refused(limited)
                 }
                 let access = try tokens.accessToken(
                     signer: signer, subject: found.userID, clientID: client.clientID, scope: scope, resource: found.resource,

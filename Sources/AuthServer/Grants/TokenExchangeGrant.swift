@@ -36,20 +36,22 @@ struct TokenExchangeGrant: Grant {
     let audit: AuditLog
     let metrics: AuthMetrics
     let clock: Clock
+    /// GATEHOUSE_RATE_LIMIT_TOKEN_REQUESTS_PER_MINUTE, checked after every check of the table above.
+    var rateLimit: RateLimitGate? = nil
 
     func handle(form: FormBody, client: Client, context: AuthRequestContext) async throws -> TokenResponse {
         var audit: [String: String] = [:]
         do {
             let response = try await exchange(form: form, client: client, audit: &audit)
             await self.audit.record(.tokenExchanged, username: audit.removeValue(forKey: "username"), clientID: client.clientID,
-                                   remoteAddress: context.peerAddress, detail: audit)
+                                   remoteAddress: context.clientAddress, detail: audit)
             metrics.accessTokensIssued.increment()
             return response
         } catch let error as OAuthError {
             audit["error"] = error.code.rawValue
             audit["reason"] = error.errorDescription
             await self.audit.record(.tokenExchangeRefused, outcome: .failure, username: audit.removeValue(forKey: "username"),
-                                   clientID: client.clientID, remoteAddress: context.peerAddress, detail: audit)
+                                   clientID: client.clientID, remoteAddress: context.clientAddress, detail: audit)
             throw error
         }
     }
@@ -79,6 +81,12 @@ struct TokenExchangeGrant: Grant {
         let scope = try Self.scope(form, subject: subject)
         guard let userID = UUID(uuidString: subject.sub) else {
             throw OAuthError.invalidRequest("the subject_token is invalid, expired or revoked")
+        }
+        // Every refusal above is terminal and answered first; only an exchange that would be made
+        // is limited. (`exchanged.record` below refuses only what the verifier already checked,
+        // again under lock: a revoked family or disabled account has its tokens in the ledger.)
+        if let limited = try await rateLimit?.check(key: client.clientID, now: clock.now(), clientID: client.clientID) {
+            throw limited
         }
         let signer = try await tokens.currentSigner()
         let issued = try tokens.exchangedToken(signer: signer, subject: subject, audience: target.audience, scope: scope,

@@ -25,7 +25,7 @@ struct CORSPolicy<Context: RequestContext>: RouterMiddleware {
             response = try error.response(from: request, context: context)
         }
         response.headers[.accessControlAllowOrigin] = "*"
-        response.headers[.accessControlExposeHeaders] = "WWW-Authenticate"
+        response.headers[.accessControlExposeHeaders] = "WWW-Authenticate, Retry-After"
         return response
     }
 }

@@ -10,9 +10,10 @@ enum EmbeddedTemplates {
 <meta name="referrer" content="no-referrer">
 <title>{{title}} · Gatehouse</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
-<main class="card" aria-labelledby="page-title">
+<main class="card{{#wide}} wide{{/wide}}" aria-labelledby="page-title">
 <p class="brand" aria-hidden="true"><span class="mark">◆</span> Gatehouse</p>
 """#
 
@@ -37,6 +38,10 @@ enum EmbeddedTemplates {
   <input id="password" name="password" type="password" autocomplete="current-password" required {{#username}}autofocus{{/username}}>
   <button type="submit" class="primary">Sign in</button>
 </form>
+{{#signOutCSRF}}<form method="post" action="/logout" class="signout">
+  <input type="hidden" name="csrf" value="{{signOutCSRF}}">
+  <p class="small">Signed in as <strong>{{signedInAs}}</strong>. <button type="submit" class="link">Sign out</button></p>
+</form>{{/signOutCSRF}}
 {{> foot}}
 """#
 
@@ -63,6 +68,10 @@ enum EmbeddedTemplates {
   <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
   <button type="submit" name="decision" value="approve" class="primary">Allow</button>
 </form>
+{{#signOutCSRF}}<form method="post" action="/logout" class="signout">
+  <input type="hidden" name="csrf" value="{{signOutCSRF}}">
+  <p class="small">Not {{username}}? <button type="submit" class="link">Sign out</button></p>
+</form>{{/signOutCSRF}}
 {{> foot}}
 """#
 

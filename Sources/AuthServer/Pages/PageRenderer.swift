@@ -17,6 +17,7 @@ struct PageRenderer: Sendable {
         try library.register(EmbeddedTemplates.login, named: "login")
         try library.register(EmbeddedTemplates.consent, named: "consent")
         try library.register(EmbeddedTemplates.error, named: "error")
+        for (name, template) in EmbeddedTemplates.accountPages { try library.register(template, named: name) }
         self.library = library
         self.issuerHost = URLComponents(string: issuer)?.host ?? issuer
     }
@@ -49,7 +50,7 @@ struct PageRenderer: Sendable {
 
     static func stylesheet() -> Response {
         Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
-                 body: .init(byteBuffer: ByteBuffer(string: EmbeddedTemplates.stylesheet)))
+                 body: .init(byteBuffer: ByteBuffer(string: EmbeddedTemplates.stylesheet + EmbeddedTemplates.accountStylesheet)))
     }
 }
 

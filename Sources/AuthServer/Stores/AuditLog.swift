@@ -35,6 +35,12 @@ struct AuditEvent: Sendable, Equatable {
         case toolCallDenied = "tool_call_denied"
         case apiKeyCreated = "api_key_created"
         case apiKeyRevoked = "api_key_revoked"
+        /// `POST /logout`: the person ended this browser's session.
+        case logout
+        /// The account page's "Sign out everywhere": every session of the person; `detail.sessions` says how many.
+        case signedOutEverywhere = "signed_out_everywhere"
+        /// The first request of a window refused by a rate limit (RateLimiter); `detail` names the limit and key.
+        case rateLimited = "rate_limited"
     }
 
     enum Outcome: String, Sendable {

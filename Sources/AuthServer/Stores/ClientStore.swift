@@ -14,16 +14,32 @@ struct ClientStore: Sendable {
         """
 
     func insert(_ client: Client) async throws {
+        _ = try await insert(client, source: nil)
+    }
+
+    /// With `source` (dynamic registration), also what the registration was and where it came
+    /// from; returns whether it repeated an earlier live one (`RegistrationSource`).
+    func insert(_ client: Client, source: RegistrationSource?) async throws -> Bool {
         let secretHash = client.secretHash.map { ByteBuffer(bytes: $0) }
-        _ = try await database.query("""
+        let registrationHash = source.map { ByteBuffer(bytes: $0.bodyHash) }
+        // A window of 0 looks back to a moment no row can have: nothing is a duplicate.
+        let since = source?.duplicateSince ?? .distantFuture
+        let rows = try await database.query("""
             INSERT INTO clients (client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri,
                                  redirect_uris, grant_types, scope, application_type, registration_kind, created_at,
-                                 jwks_uri, jwks, token_endpoint_auth_signing_alg)
+                                 jwks_uri, jwks, token_endpoint_auth_signing_alg,
+                                 registration_hash, source_network, software_id, software_version, duplicate)
             VALUES (\(client.clientID), \(secretHash), \(client.authMethod.rawValue), \(client.name), \(client.clientURI),
                     \(client.redirectURIs), \(client.grantTypes), \(client.scope.description), \(client.applicationType),
                     \(client.registrationKind), \(client.createdAt), \(client.jwksURI), CAST(\(Self.jwksJSON(client)) AS jsonb),
-                    \(client.signingAlgorithm?.rawValue))
+                    \(client.signingAlgorithm?.rawValue),
+                    \(registrationHash), \(source?.network), \(source?.softwareID), \(source?.softwareVersion),
+                    EXISTS (SELECT 1 FROM clients o
+                            WHERE o.registration_hash = \(registrationHash) AND o.source_network = \(source?.network)
+                              AND o.deleted_at IS NULL AND o.created_at >= \(since)))
+            RETURNING duplicate
             """)
+        return try rows.first?.decode(Bool.self) ?? false
     }
 
     /// The inline JWK Set as JSON text for the `jwks` column, or nil.

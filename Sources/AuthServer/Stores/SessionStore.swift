@@ -11,11 +11,13 @@ struct SessionStore: Sendable {
     let database: Database
     let lifetime: TimeInterval
 
-    func create(userID: UUID, now: Date) async throws -> String {
+    /// `userAgent` (the browser's `User-Agent`, clipped) lets the account page name the device.
+    func create(userID: UUID, now: Date, userAgent: String? = nil) async throws -> String {
         let id = SecureRandom.token()
         _ = try await database.query("""
-            INSERT INTO login_sessions (id_hash, user_id, created_at, expires_at)
-            VALUES (\(ByteBuffer(bytes: Digest.sha256(id))), \(userID), \(now), \(now.addingTimeInterval(lifetime)))
+            INSERT INTO login_sessions (id_hash, user_id, created_at, expires_at, user_agent, last_seen_at)
+            VALUES (\(ByteBuffer(bytes: Digest.sha256(id))), \(userID), \(now), \(now.addingTimeInterval(lifetime)),
+                    \(Self.clippedUserAgent(userAgent)), \(now))
             """)
         return id
     }

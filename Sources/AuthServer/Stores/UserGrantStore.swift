@@ -20,13 +20,16 @@ struct UserGrantStore: Sendable {
         let firstUse: Date
         /// The newest token issued in any of them (a refresh counts as use).
         let lastUse: Date
+        /// `clients.registration_kind` (dynamic, metadata_document, preregistered, …): how the
+        /// account page describes the app. Nil when the client row is gone.
+        var registrationKind: String? = nil
     }
 
     /// Nil when there is no such user.
     func grants(ofUsername username: String) async throws -> [Grant]? {
         guard let userID = try await userID(username) else { return nil }
         let rows = try await database.query("""
-            SELECT f.client_id, c.client_name, f.resource,
+            SELECT f.client_id, c.client_name, c.registration_kind, f.resource,
                    array_to_string(ARRAY(SELECT DISTINCT s FROM token_families g, unnest(string_to_array(g.scope, ' ')) AS s
                                          WHERE g.user_id = \(userID) AND g.client_id = f.client_id
                                            AND g.resource = f.resource AND g.revoked_at IS NULL AND s <> '' ORDER BY s), ' ') AS scope,
@@ -36,7 +39,7 @@ struct UserGrantStore: Sendable {
             LEFT JOIN clients c ON c.client_id = f.client_id
             LEFT JOIN LATERAL (SELECT max(created_at) AS newest FROM refresh_tokens WHERE family_id = f.id) r ON true
             WHERE f.user_id = \(userID) AND f.revoked_at IS NULL
-            GROUP BY f.client_id, c.client_name, f.resource
+            GROUP BY f.client_id, c.client_name, c.registration_kind, f.resource
             ORDER BY last_use DESC, f.client_id
             """)
         var grants: [Grant] = []
@@ -45,7 +48,7 @@ struct UserGrantStore: Sendable {
             grants.append(Grant(clientID: try columns["client_id"], clientName: try columns["client_name"],
                                 resource: try columns["resource"], scope: try columns["scope"],
                                 families: try columns["families"], firstUse: try columns["first_use"],
-                                lastUse: try columns["last_use"]))
+                                lastUse: try columns["last_use"], registrationKind: try columns["registration_kind"]))
         }
         return grants
     }
@@ -54,8 +57,10 @@ struct UserGrantStore: Sendable {
     /// resource servers refuse its access tokens within a second and its refresh tokens get
     /// `invalid_grant`; codes not yet exchanged are deleted; the remembered consent is forgotten,
     /// so the app has to ask the person again. One transaction. Returns the number
-    /// of families revoked, or nil when there is no such user.
-    func revokeGrants(ofUsername username: String, client clientID: String? = nil) async throws -> Int? {
+    /// of families revoked, or nil when there is no such user. `reason` is recorded on each family
+    /// (the operator's command, or the person on the account page).
+    func revokeGrants(ofUsername username: String, client clientID: String? = nil,
+                      reason: String = "grant revoked by an operator") async throws -> Int? {
         try await database.transaction { connection in
             guard let userID = try await Self.userID(username, connection: connection) else { return nil }
             let families: PostgresRowSequence
@@ -77,7 +82,7 @@ struct UserGrantStore: Sendable {
             }
             var ids: [UUID] = []
             for try await id in families.decode(UUID.self) { ids.append(id) }
-            for id in ids { try await TokenRevocation.revokeFamily(id, reason: "grant revoked by an operator", connection: connection) }
+            for id in ids { try await TokenRevocation.revokeFamily(id, reason: reason, connection: connection) }
             return ids.count
         }
     }

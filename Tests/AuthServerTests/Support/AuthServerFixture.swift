@@ -43,8 +43,10 @@ enum AuthServerFixture {
         return logger
     }
 
-    /// The configuration the tests run with: port 0, our KEK, `X-Forwarded-For` trusted so each
-    /// test can sign in from an address of its own (throttling counts per address).
+    /// The configuration the tests run with: port 0, our KEK, `X-Forwarded-For` trusted from
+    /// loopback (and from the router test framework, which has no socket) so each test can sign in
+    /// from an address of its own (throttling counts per address). Rate limits are off unless a
+    /// test turns one on: the suites register far more clients from one address than the default allows.
     static func configuration(databaseURL: String, overrides: [String: String] = [:]) throws -> AuthServerConfiguration {
         var values = [
             "DATABASE_URL": databaseURL,
@@ -53,11 +55,16 @@ enum AuthServerFixture {
             "GATEHOUSE_AUTH_PORT": "0",
             "GATEHOUSE_ISSUER": issuer,
             "GATEHOUSE_MCP_RESOURCE": resource,
-            "GATEHOUSE_TRUST_FORWARDED_FOR": "true",
+            "GATEHOUSE_TRUSTED_PROXIES": "127.0.0.0/8,::1/128",
+            "GATEHOUSE_RATE_LIMIT_REGISTRATIONS_PER_HOUR": "0",
+            "GATEHOUSE_RATE_LIMIT_TOKEN_REQUESTS_PER_MINUTE": "0",
+            "GATEHOUSE_RATE_LIMIT_AUTHORIZE_REQUESTS_PER_MINUTE": "0",
             "GATEHOUSE_LOG_LEVEL": "critical",
         ]
         values.merge(overrides) { $1 }
-        return try AuthServerConfiguration(environment: Environment(values))
+        var configuration = try AuthServerConfiguration(environment: Environment(values))
+        configuration.trustedProxies.trustsPeerWithoutAddress = true
+        return configuration
     }
 
     private static func prepare() async throws -> Prepared {
