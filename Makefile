@@ -2,7 +2,7 @@
 #   make run    build and start both services (and a private PostgreSQL unless DATABASE_URL is set)
 #   make test   the whole test suite against real PostgreSQL, real HTTP and the official MCP client
 #   make bench  the load benchmark (release build), with OpenSSL's own RSA rate as the baseline
-#   make chaos  the fault scenarios (PostgreSQL restart, AuthServer down, gateway faults, key rotation, refresh storms, soak), bounded
+#   make chaos  the fault scenarios (PostgreSQL restart and failover, AuthServer down, gateway faults, key rotation, refresh storms, soak), bounded
 #   make lint   shellcheck on every shell script in the repository
 .PHONY: run test bench chaos lint build clean-data
 

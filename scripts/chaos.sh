@@ -9,7 +9,8 @@ set -uo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT" || exit 1
 
-"$ROOT/scripts/ensure-packages.sh" python3-venv || exit 1
+# The failover scenario's HA stack: Patroni, etcd and HAProxy, all Debian packages.
+"$ROOT/scripts/ensure-packages.sh" python3-venv patroni etcd-server haproxy || exit 1
 # shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() { if [ -n "${STARTED_PG_DIR:-}" ]; then "$ROOT/scripts/postgres.sh" stop "$STARTED_PG_DIR"; fi; }
 trap cleanup EXIT
