@@ -46,8 +46,14 @@ struct TestAuthServer: Sendable {
         }
         let address = "198.18.\(Int.random(in: 0...255)).\(Int.random(in: 1...254))-\(UUID().uuidString.prefix(8))"
         return try await server.application.test(setup) { client in
-            try await body(TestAuthServer(client: client, clock: clock, environment: server.environment,
-                                          address: address, username: fixture.username))
+            // A person of this test's own: the login throttle counts per account too, and a
+            // pending sign-in counts as a failure until it settles, so two dozen tests signing
+            // in as one shared person at once, on a loaded machine, throttled each other (429).
+            let username = TestDatabase.uniqueName("reader")
+            _ = try await UserStore(database: server.environment.database, hasher: AuthServerFixture.passwordHasher)
+                .create(username: username, password: AuthServerFixture.password)
+            return try await body(TestAuthServer(client: client, clock: clock, environment: server.environment,
+                                                 address: address, username: username))
         }
     }
 
