@@ -5,6 +5,7 @@
 # The short ones (pytest marker `short`) also run in `make test`.
 #   CHAOS_FAMILIES (1000): token families in the refresh storm.
 #   CHAOS_SOAK_SECONDS (600): length of the soak.
+#   CHAOS_SCHEMATHESIS_EXAMPLES (100): schemathesis cases per operation (25 in `make test`).
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT" || exit 1
@@ -20,7 +21,8 @@ log "building (debug)"
 swift build 2>&1 | grep -v "unhandled\|CMakeLists.txt" | tail -1
 ensure_venv
 GATEHOUSE_BIN="$(swift build --show-bin-path)"
-export GATEHOUSE_BIN GATEHOUSE_CHAOS_FAMILIES="${CHAOS_FAMILIES:-1000}" GATEHOUSE_CHAOS_SOAK_SECONDS="${CHAOS_SOAK_SECONDS:-600}" GATEHOUSE_CHAOS_LOGS="$DATA/chaos-logs"
+export GATEHOUSE_BIN GATEHOUSE_CHAOS_FAMILIES="${CHAOS_FAMILIES:-1000}" GATEHOUSE_CHAOS_SOAK_SECONDS="${CHAOS_SOAK_SECONDS:-600}" \
+  GATEHOUSE_CHAOS_SCHEMATHESIS_EXAMPLES="${CHAOS_SCHEMATHESIS_EXAMPLES:-100}" GATEHOUSE_CHAOS_LOGS="$DATA/chaos-logs"
 timeout --kill-after=30 1200 "$VENV/bin/python" -m pytest -q -p no:cacheprovider -s Tests/chaos 2>&1 | tee "$DATA/chaos.log"
 status=${PIPESTATUS[0]}
 log "figures:"; grep '^chaos:' "$DATA/chaos.log" || true

@@ -46,8 +46,8 @@ ensure_venv() {
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" 2>/dev/null || { "$ROOT/scripts/ensure-packages.sh" python3-venv; python3 -m venv "$venv"; }
   fi
-  if ! "$venv/bin/python" -c 'import mcp, httpx, pytest, joserfc, selenium' 2>/dev/null; then
-    log "installing the Python test tools (mcp, httpx, pytest, joserfc, selenium)"
+  if ! "$venv/bin/python" -c 'import mcp, httpx, pytest, joserfc, selenium, schemathesis' 2>/dev/null; then
+    log "installing the Python test tools (mcp, httpx, pytest, joserfc, selenium, schemathesis)"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/Tests/e2e/requirements.txt"
   fi
   # shellcheck disable=SC2034  # read by the scripts that source this one

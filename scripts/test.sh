@@ -39,7 +39,7 @@ export GATEHOUSE_BIN
 export GATEHOUSE_E2E_LOGS="$DATA/e2e-logs"
 timeout --kill-after=30 900 "$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || failed+=("end-to-end")
 
-log "3/4 the short fault scenarios of \`make chaos\` (PostgreSQL restart, AuthServer down, gateway faults, refresh storms)"
+log "3/4 the short fault scenarios of \`make chaos\` (PostgreSQL restart, AuthServer down, gateway faults, OpenAPI/schemathesis, slow clients, refresh storms)"
 GATEHOUSE_CHAOS_LOGS="$DATA/chaos-logs" timeout --kill-after=30 600 "$VENV/bin/python" -m pytest -q -p no:cacheprovider -s \
   -m short Tests/chaos || failed+=("chaos (short)")
 

@@ -43,6 +43,7 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
     let router = try buildRouter(env)
     var application = Application(
         router: router,
+        server: HTTPServerSettings.server(idleTimeoutSeconds: configuration.httpIdleTimeoutSeconds),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Gatehouse-AuthServer"),
         services: [
             database.client,

@@ -26,6 +26,8 @@ struct AuthServerConfiguration: Sendable {
     var allowInsecureHTTPIssuer: Bool
     var logFormat: Observability.LogFormat
     var logLevel: Logger.Level
+    /// `GATEHOUSE_HTTP_IDLE_TIMEOUT_SECONDS` (default 60): see `HTTPServerSettings`.
+    var httpIdleTimeoutSeconds: Int
     /// `GATEHOUSE_TRUSTED_PROXIES`: the networks whose `X-Forwarded-For` is believed (ClientAddress.swift).
     var trustedProxies: TrustedProxies
     /// Registrations, token and authorization requests per window, across replicas; duplicates.
@@ -90,6 +92,7 @@ struct AuthServerConfiguration: Sendable {
         loginSessionLifetime = try env.int("GATEHOUSE_SESSION_TTL", default: 8 * 3600, range: 300...30 * 86400)
         logFormat = try env.logFormat()
         logLevel = try env.logLevel()
+        httpIdleTimeoutSeconds = try HTTPServerSettings.idleTimeoutSeconds(env)
         // The yes/no switch believed one proxy's last X-Forwarded-For entry from anywhere; an
         // operator who set it must now say which networks their proxies are in.
         if env.string("GATEHOUSE_TRUST_FORWARDED_FOR") != nil {

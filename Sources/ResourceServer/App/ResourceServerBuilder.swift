@@ -86,6 +86,7 @@ func buildResourceServer(
 
     var application = Application(
         router: router,
+        server: HTTPServerSettings.server(idleTimeoutSeconds: configuration.httpIdleTimeoutSeconds),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "gatehouse-resource-server"),
         services: [database.client, feed] + upstreamServices,

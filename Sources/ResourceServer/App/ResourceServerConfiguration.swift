@@ -21,6 +21,8 @@ struct ResourceServerConfiguration: Sendable {
     /// When nil the JWKS URL is discovered from the issuer's RFC 8414 metadata.
     var jwksURI: String?
     var logLevel: Logger.Level
+    /// `GATEHOUSE_HTTP_IDLE_TIMEOUT_SECONDS` (default 60): see `HTTPServerSettings`.
+    var httpIdleTimeoutSeconds: Int
     var logFormat: Observability.LogFormat
     var database: DatabaseConfiguration
     /// Benchmarks only: every `/mcp` request runs as a fixed identity without a token.
@@ -59,6 +61,7 @@ struct ResourceServerConfiguration: Sendable {
             try HTTPURL.canonical($0, variable: "GATEHOUSE_JWKS_URI").string ?? $0
         }
         logLevel = try environment.logLevel()
+        httpIdleTimeoutSeconds = try HTTPServerSettings.idleTimeoutSeconds(environment)
         logFormat = try environment.logFormat()
         database = try DatabaseConfiguration(environment: environment)
         insecureDisableAuth = try environment.bool("GATEHOUSE_INSECURE_DISABLE_AUTH", default: false)

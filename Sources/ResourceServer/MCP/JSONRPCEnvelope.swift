@@ -60,6 +60,12 @@ struct JSONRPCEnvelope: Sendable {
             return JSONRPCEnvelope(kind: .response, toolName: nil, requestedProtocolVersion: nil)
         }
         guard !method.isEmpty else { throw Invalid(code: -32600, message: "Invalid Request: empty method") }
+        // JSON-RPC 2.0 §4 and §5: a request has a method, a response a result or an error. The SDK
+        // reads a message with both as a response to a request it never sent and never answers it,
+        // so the HTTP request would hang (found by schemathesis, docs/testing.md).
+        guard !message.hasResultOrError else {
+            throw Invalid(code: -32600, message: "Invalid Request: a request carries no result or error")
+        }
         return JSONRPCEnvelope(
             kind: message.hasID ? .request(method: method) : .notification(method: method),
             toolName: method == "tools/call" ? message.params?.name : nil,

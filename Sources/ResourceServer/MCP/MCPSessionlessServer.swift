@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MCP
+import Shared
 
 /// Runs one JSON-RPC message through a fresh MCP `Server` and `StatelessHTTPServerTransport`.
 ///
@@ -41,19 +42,15 @@ struct MCPSessionlessServer: Sendable {
         return response
     }
 
+    /// `withDeadline`, not a task group: a group waits for its children, and the SDK's
+    /// `handleRequest` does not end on cancellation while it waits for an answer that never comes
+    /// (a message it takes for a response), so the 504 never came and the request stayed open,
+    /// holding up the graceful shutdown (found by schemathesis, docs/testing.md).
     private func respond(to request: MCP.HTTPRequest, with transport: StatelessHTTPServerTransport) async -> MCP.HTTPResponse {
-        let timeout = self.timeout
-        return await withTaskGroup(of: MCP.HTTPResponse?.self) { group in
-            group.addTask { await transport.handleRequest(request) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = await group.next(), let response = first else {
-                return .error(statusCode: 504, .internalError("the request timed out"))
-            }
-            return response
+        do {
+            return try await withDeadline(timeout) { await transport.handleRequest(request) }
+        } catch {
+            return .error(statusCode: 504, .internalError("the request timed out"))
         }
     }
 }

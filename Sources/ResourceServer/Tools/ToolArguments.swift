@@ -17,6 +17,11 @@ struct ToolArguments: Sendable {
         guard text.count <= maxLength else {
             throw ToolArgumentError("\"\(name)\" is longer than \(maxLength) characters")
         }
+        // PostgreSQL's text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00"):
+        // refused here as the caller's mistake, not a failed tool (found probing with NULs, docs/testing.md).
+        guard !text.unicodeScalars.contains("\u{0}") else {
+            throw ToolArgumentError("\"\(name)\" must not contain NUL characters")
+        }
         return text
     }
 

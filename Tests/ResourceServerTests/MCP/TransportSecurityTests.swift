@@ -93,6 +93,11 @@ struct TransportSecurityTests {
                 (#"{"jsonrpc":"2.0","id":1,"method":7}"#, -32600),
                 (#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]}"#, -32600),
                 (#"{"jsonrpc":"2.0","id":1}"#, -32600),
+                // A method and a result (or error) at once: the SDK took it for a response and the
+                // request hung past its 30 s timeout (schemathesis, docs/testing.md).
+                (#"{"jsonrpc":"2.0","id":"a","method":"x","result":{}}"#, -32600),
+                (#"{"jsonrpc":"2.0","id":1,"method":"tools/list","error":{"code":1,"message":"m"}}"#, -32600),
+                (#"{"jsonrpc":"2.0","method":"notifications/initialized","result":{}}"#, -32600),
             ]
             for (body, code) in cases {
                 let reply = try await client.post(body: body, token: token)

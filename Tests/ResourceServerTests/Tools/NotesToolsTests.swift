@@ -86,6 +86,9 @@ struct NotesToolsTests {
                 ("notes_add", ["text": "x", "owner": "bob"], "Invalid arguments: unknown argument(s): owner"),
                 ("notes_delete", ["id": "abc"], #"Invalid arguments: "id" must be an integer"#),
                 ("notes_search", ["query": ["a"]], #"Invalid arguments: "query" must be a string"#),
+                // PostgreSQL refuses U+0000 in text: this was a -32603 "the tool failed" before.
+                ("notes_add", ["text": "a\u{0}b"], #"Invalid arguments: "text" must not contain NUL characters"#),
+                ("notes_search", ["query": "\u{0}"], #"Invalid arguments: "query" must not contain NUL characters"#),
             ]
             for (tool, arguments, message) in cases {
                 let reply = try await client.callTool(tool, arguments, token: alice)
