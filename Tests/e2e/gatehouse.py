@@ -108,7 +108,11 @@ def start(name: str, args: list[str], env: dict, port: int, logdir: str) -> Serv
     log = open(log_path, "w")
     proc = subprocess.Popen([os.path.join(BIN, args[0]), *args[1:]], env=env, stdout=log, stderr=subprocess.STDOUT)
     service = Service(name, proc, port, log_path)
-    wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+    except BaseException:
+        service.stop()  # a service that never got ready must not outlive its test (and hold its port)
+        raise
     return service
 
 
@@ -120,7 +124,11 @@ def deploy(logdir: str, **extra: str) -> Deployment:
                    GATEHOUSE_RS_PORT=str(rs_port), **extra)
     d = Deployment(issuer, mcp_url, env)
     d.services.append(start("auth", ["AuthServer", "serve"], env, as_port, logdir))
-    d.services.append(start("resource", ["ResourceServer", "serve"], env, rs_port, logdir))
+    try:
+        d.services.append(start("resource", ["ResourceServer", "serve"], env, rs_port, logdir))
+    except BaseException:
+        d.stop()
+        raise
     return d
 
 

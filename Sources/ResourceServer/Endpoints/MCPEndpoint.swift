@@ -35,6 +35,7 @@ struct MCPEndpoint: Sendable {
     let server: MCPSessionlessServer
     let tools: ToolCatalog
     let toolList: ToolListCache
+    let directCall: DirectToolCall
     let stateless: StatelessResponder
 
     /// MCP transports: "If the server receives a request with an invalid or unsupported
@@ -54,7 +55,8 @@ struct MCPEndpoint: Sendable {
         self.server = server
         self.tools = tools
         self.toolList = ToolListCache(server: server)
-        self.stateless = StatelessResponder(server: server, toolList: toolList)
+        self.directCall = DirectToolCall(tools: tools)
+        self.stateless = StatelessResponder(server: server, toolList: toolList, directCall: directCall)
     }
 
     /// `router` is the group carrying `MCPOriginMiddleware`; preflights are answered there.
@@ -117,6 +119,11 @@ struct MCPEndpoint: Sendable {
            Self.wellFormedForCache(mcpRequest),
            let cached = await toolList.response(idJSON: id, logger: context.logger) {
             return HTTPResponseAdapter.response(from: cached)
+        }
+        // tools/call of a tool we have, without the SDK's per-string regex (DirectToolCall.swift).
+        if envelope.kind == .request(method: "tools/call"), let id = envelope.idJSON, Self.wellFormedForCache(mcpRequest),
+           let direct = await directCall.respond(body: data, idJSON: id, as: identity, logger: context.logger) {
+            return HTTPResponseAdapter.response(from: direct)
         }
         let response = try await server.handle(mcpRequest, as: identity, logger: context.logger)
         return HTTPResponseAdapter.response(from: response)

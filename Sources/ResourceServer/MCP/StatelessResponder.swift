@@ -15,12 +15,14 @@ import MCP
 struct StatelessResponder: Sendable {
     let server: MCPSessionlessServer
     let toolList: ToolListCache
+    let directCall: DirectToolCall
     let discovery = ServerDiscovery()
     let stamp: StatelessResultStamp
 
-    init(server: MCPSessionlessServer, toolList: ToolListCache) {
+    init(server: MCPSessionlessServer, toolList: ToolListCache, directCall: DirectToolCall) {
         self.server = server
         self.toolList = toolList
+        self.directCall = directCall
         self.stamp = StatelessResultStamp(server: server)
     }
 
@@ -42,7 +44,12 @@ struct StatelessResponder: Sendable {
         case "tools/list" where !envelope.hasCursor:
             if let cached = await toolList.response(idJSON: id, logger: logger) { return stamped(cached, method: method) }
             return stamped(try await server.handle(sdkRequest, as: identity, logger: logger), method: method)
-        case "tools/list", "tools/call":
+        case "tools/call":
+            if let direct = await directCall.respond(body: body, idJSON: id, as: identity, logger: logger) {
+                return stamped(direct, method: method)
+            }
+            return stamped(try await server.handle(sdkRequest, as: identity, logger: logger), method: method)
+        case "tools/list":
             return stamped(try await server.handle(sdkRequest, as: identity, logger: logger), method: method)
         default:
             return StatelessRejection.methodNotFound(method, id: id).response

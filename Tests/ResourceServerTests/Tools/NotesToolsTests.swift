@@ -33,6 +33,22 @@ struct NotesToolsTests {
         }
     }
 
+    /// tools/call is answered without the SDK's server (DirectToolCall): its `Value` decoder took
+    /// any `data:…,…` string for binary data, so this note was refused as "not a string".
+    @Test("a note that looks like a data URL is still text, on both protocol paths")
+    func dataURLLookingTextStaysText() async throws {
+        try await withTwoUsers { (client: MCPTestClient, alice: String, _: String) async throws in
+            let added = try await client.callTool("notes_add", ["text": "data:,hello"], token: alice)
+            #expect(added.status == .ok && !added.isToolError, "\(added.toolText)")
+            #expect(added.toolOutput["text"] as? String == "data:,hello")
+            let modern = try await client.modern("tools/call", ["name": "notes_add", "arguments": ["text": "data:text/plain;base64,aGk="]],
+                                                 token: alice)
+            #expect(modern.status == .ok && !modern.isToolError, "\(modern.toolText)")
+            let found = try await Self.search(client, "data:", token: alice)
+            #expect(Set(found) == ["data:,hello", "data:text/plain;base64,aGk="], "\(found)")
+        }
+    }
+
     @Test("search is case-insensitive and treats % and _ literally")
     func searchEscapesWildcards() async throws {
         try await withTwoUsers { (client: MCPTestClient, alice: String, _: String) async throws in
