@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 ROWS = ["register", "refresh", "mcp_noauth_1", "mcp_auth_1", "mcp_noauth_2", "mcp_auth_2", "mcp_noauth_no_header",
-        "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2", "gateway_direct_c1", "gateway_c1"]
+        "mcp_call_auth", "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2", "gateway_direct_c1", "gateway_c1"]
 
 
 @dataclass
@@ -98,6 +98,8 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         "  (target >= 0.90; same request bytes)",
         "authenticated ÷ unauthenticated, baseline without the Authorization header = "
         f"{ratio(auth, 2 * rate['mcp_noauth_no_header'])}",
+        f"authenticated tools/call (whoami) ÷ authenticated tools/list = {ratio(rate['mcp_call_auth'], auth / 2)}"
+        "  (target: tools/list's cost plus the tool's own work)",
         f"gateway ÷ upstream called directly, authenticated tools/call = "
         f"{ratio(rate['gateway_1'] + rate['gateway_2'], rate['gateway_direct_1'] + rate['gateway_direct_2'])}"
         "  (target >= 0.85; same request bytes)",

@@ -108,6 +108,8 @@ ACCESS_TOKEN="$TOKEN" run mcp_auth_1 http://127.0.0.1:18000 tools_list.lua
 ACCESS_TOKEN="$TOKEN" run mcp_noauth_2 http://127.0.0.1:18001 tools_list.lua
 ACCESS_TOKEN="$TOKEN" run mcp_auth_2 http://127.0.0.1:18000 tools_list.lua
 ACCESS_TOKEN="" run mcp_noauth_no_header http://127.0.0.1:18001 tools_list.lua
+# tools/call of the built-in whoami (no database work), against the tools/list rows above.
+ACCESS_TOKEN="$TOKEN" run mcp_call_auth http://127.0.0.1:18000 tools_call.lua
 # The gateway: the same tools/call bytes to the upstream directly and through /mcp/upstream,
 # alternated; then one connection each, whose p50 difference is the latency the gateway adds.
 ACCESS_TOKEN="" run gateway_direct_1 http://127.0.0.1:18001 tools_call.lua

@@ -27,6 +27,7 @@ def test_rows_and_ratios(tmp_path, capsys):
         "register": wrk("412.3", "70.12", "150.55", 4123, 4123), "refresh": wrk("655.9"),
         "mcp_noauth_1": wrk("21034.7"), "mcp_auth_1": wrk("19876.2"), "mcp_noauth_2": wrk("20999.1"),
         "mcp_auth_2": wrk("19801.0", n=10, ok=9), "mcp_noauth_no_header": wrk("22500.5"),
+        "mcp_call_auth": wrk("15871.7"),
     }, SPEED)
     report.main(logs)
     lines = capsys.readouterr().out.splitlines()
@@ -40,6 +41,8 @@ def test_rows_and_ratios(tmp_path, capsys):
     assert ("authenticated ÷ unauthenticated MCP tools/list         = 0.94"
             "  (target >= 0.90; same request bytes)") in lines
     assert "authenticated ÷ unauthenticated, baseline without the Authorization header = 0.88" in lines
+    assert ("authenticated tools/call (whoami) ÷ authenticated tools/list = 0.80"
+            "  (target: tools/list's cost plus the tool's own work)") in lines
     assert lines[-1].startswith("(wrk, PostgreSQL and the servers share this machine's ")
 
 

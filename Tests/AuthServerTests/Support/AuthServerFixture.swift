@@ -60,6 +60,9 @@ enum AuthServerFixture {
             "GATEHOUSE_RATE_LIMIT_TOKEN_REQUESTS_PER_MINUTE": "0",
             "GATEHOUSE_RATE_LIMIT_AUTHORIZE_REQUESTS_PER_MINUTE": "0",
             "GATEHOUSE_LOG_LEVEL": "critical",
+            // Two dozen servers start and work at once on two cores; the production default
+            // (5 s) made a call now and then time out while the machine was saturated.
+            "DATABASE_TIMEOUT_SECONDS": "30",
         ]
         values.merge(overrides) { $1 }
         var configuration = try AuthServerConfiguration(environment: Environment(values))
