@@ -80,7 +80,18 @@ def p50(row: Row) -> float:
     return number(row.p50)
 
 
-def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict | None = None) -> str:
+def startup_lines(startup: dict) -> list[str]:
+    """scripts/bench.sh's start-up figures (release build, fresh database), or why there are none."""
+    if not startup:
+        return ["start-up: no figures"]
+    return [f"ready after start: AuthServer {startup['auth_ready_ms']} ms (migrating a fresh database),"
+            f" ResourceServer {startup['rs_ready_ms']} ms (target < 1000 ms each)",
+            f"idle resident memory: AuthServer {startup['auth_idle_rss_mib']} MiB, ResourceServer"
+            f" {startup['rs_idle_rss_mib']} MiB (target < 64 MB each)"]
+
+
+def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict | None = None,
+           startup: dict | None = None) -> str:
     lines = ["", f"{'workload':<32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}  responses"]
     for name in ROWS:
         r = rows.get(name, Row())
@@ -107,6 +118,7 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         + (f"{p50(rows.get('gateway_c1', Row())) - p50(rows.get('gateway_direct_c1', Row())):.2f} ms"
            if p50(rows.get('gateway_c1', Row())) and p50(rows.get('gateway_direct_c1', Row())) else "n/a"),
         *stdio_lines(stdio or {}),
+        *startup_lines(startup or {}),
         f"(wrk, PostgreSQL and the servers share this machine's {cores} cores)",
     ]
     return "\n".join(lines) + "\n"
@@ -126,7 +138,9 @@ def main(logs: str) -> None:
     # The cores this process may run on, as `nproc` counts them.
     stdio_text = read(os.path.join(logs, "stdio.json")).strip()
     stdio = json.loads(stdio_text) if stdio_text else {}
-    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0)), stdio))
+    startup_text = read(os.path.join(logs, "startup.json")).strip()
+    startup = json.loads(startup_text) if startup_text else {}
+    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0)), stdio, startup))
 
 
 if __name__ == "__main__":

@@ -62,9 +62,28 @@ resources:
         command: ["$VENV/bin/python", "$ROOT/Tests/e2e/upstreams/stdio_upstream.py"]
         per_user: true
 YAML
+# Start-up: from exec to the first 200 from /readyz (the AuthServer's includes migrating the fresh
+# database), then each process's resident memory while idle.
+ready_ms() {  # port start-ns
+  local deadline=$((SECONDS + 60))
+  until curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && { echo -1; return; }
+    sleep 0.01
+  done
+  echo $(( ($(date +%s%N) - $2) / 1000000 ))
+}
+rss_mib() { awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
+started=$(date +%s%N)
 GATEHOUSE_CONFIG="$CONFIG" GATEHOUSE_AUTH_PORT=19000 "$BIN/AuthServer" serve > "$LOGS/auth.log" 2>&1 & PIDS+=($!)
+AUTH_PID=$!
+AUTH_READY_MS="$(ready_ms 19000 "$started")"
+started=$(date +%s%N)
 GATEHOUSE_CONFIG="$CONFIG" GATEHOUSE_RS_PORT=18000 "$BIN/ResourceServer" serve > "$LOGS/rs.log" 2>&1 & PIDS+=($!)
 RS_PID=$!
+RS_READY_MS="$(ready_ms 18000 "$started")"
+sleep 2
+printf '{"auth_ready_ms": %s, "rs_ready_ms": %s, "auth_idle_rss_mib": %s, "rs_idle_rss_mib": %s}\n' \
+  "$AUTH_READY_MS" "$RS_READY_MS" "$(rss_mib "$AUTH_PID")" "$(rss_mib "$RS_PID")" > "$LOGS/startup.json"
 # The baseline: the same server with authentication switched off, on another port.
 GATEHOUSE_RS_PORT=18001 GATEHOUSE_MCP_RESOURCE=http://127.0.0.1:18001/mcp GATEHOUSE_INSECURE_DISABLE_AUTH=true \
   "$BIN/ResourceServer" serve > "$LOGS/rs-noauth.log" 2>&1 & PIDS+=($!)
