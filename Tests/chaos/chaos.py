@@ -16,7 +16,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
+
+import httpx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
@@ -85,6 +88,17 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
+def rss_kib(pid: int) -> int:
+    """A process's resident memory, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def open_fds(pid: int) -> int:
+    """A process's open file descriptors, from /proc."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
@@ -94,15 +108,37 @@ def percentile(values: list[float], p: float) -> float:
 
 @dataclass
 class Tally:
-    """Answers by kind and status, and the slowest answer of each kind."""
+    """Answers by kind and status, the slowest answer of each kind, the last success of each kind,
+    and every answer a fault scenario does not allow (anything but 2xx and 503; a 503 without
+    `Retry-After`; no answer at all)."""
     counts: dict = field(default_factory=dict)
     slowest: dict = field(default_factory=dict)
     bad: list = field(default_factory=list)
+    last_ok: dict = field(default_factory=dict)
+    missing_retry_after: list = field(default_factory=list)
 
     def add(self, kind: str, status: int | str, seconds: float) -> None:
         key = f"{kind}:{status}"
         self.counts[key] = self.counts.get(key, 0) + 1
         self.slowest[kind] = max(self.slowest.get(kind, 0.0), seconds)
+
+    async def timed(self, kind: str, call) -> httpx.Response | None:
+        """Awaits `call()` and records its answer; None when there was none."""
+        started = time.monotonic()
+        try:
+            r = await call()
+        except httpx.HTTPError as error:
+            self.add(kind, type(error).__name__, time.monotonic() - started)
+            self.bad.append(f"{kind}: {type(error).__name__}")
+            return None
+        self.add(kind, r.status_code, time.monotonic() - started)
+        if r.status_code == 503 and "retry-after" not in r.headers:
+            self.missing_retry_after.append(kind)
+        if r.status_code < 300:
+            self.last_ok[kind] = time.monotonic()
+        elif r.status_code != 503:
+            self.bad.append(f"{kind}: {r.status_code} {r.text[:200]}")
+        return r
 
 
 def report(scenario: str, **figures) -> None:

@@ -53,22 +53,9 @@ def test_primary_failover(ha):
     tally = Tally()
     lost: list[str] = []
     timeline: dict[str, float] = {}
-    last_ok: dict[str, float] = {}
+    last_ok = tally.last_ok
 
-    async def timed(kind, call):
-        started = time.monotonic()
-        try:
-            r = await call()
-        except httpx.HTTPError as error:
-            tally.add(kind, type(error).__name__, time.monotonic() - started)
-            tally.bad.append(f"{kind}: {type(error).__name__}")
-            return None
-        tally.add(kind, r.status_code, time.monotonic() - started)
-        if r.status_code < 300:
-            last_ok[kind] = time.monotonic()
-        elif r.status_code != 503:
-            tally.bad.append(f"{kind}: {r.status_code} {r.text[:200]}")
-        return r
+    timed = tally.timed
 
     async def registrar(http, deadline):
         n = 0

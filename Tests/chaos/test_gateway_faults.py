@@ -21,7 +21,7 @@ import anyio
 import httpx
 import pytest
 
-from chaos import NO_RATE_LIMITS, report
+from chaos import NO_RATE_LIMITS, report, rss_kib
 from gatehouse import Deployment, base_env, free_port, sdk_session_with_token, start, text_of, tokens_for
 
 E2E = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e")
@@ -109,10 +109,6 @@ class SilentUpstream:
             conn.close()
         self.sock.close()
 
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
 @pytest.fixture

@@ -40,26 +40,10 @@ def test_postgres_restart_under_load(stack):
     registered: list[str] = []
     latest = {i: f["refresh_token"] for i, f in enumerate(families)}
     lost: list[str] = []
-    missing_retry_after: list[str] = []
     timeline: dict[str, float] = {}
-    last_ok: dict[str, float] = {}
+    last_ok = tally.last_ok
 
-    async def timed(kind: str, call) -> httpx.Response | None:
-        started = time.monotonic()
-        try:
-            r = await call()
-        except httpx.HTTPError as error:
-            tally.add(kind, type(error).__name__, time.monotonic() - started)
-            tally.bad.append(f"{kind}: {type(error).__name__}")
-            return None
-        tally.add(kind, r.status_code, time.monotonic() - started)
-        if r.status_code == 503 and "retry-after" not in r.headers:
-            missing_retry_after.append(kind)
-        if r.status_code < 300:
-            last_ok[kind] = time.monotonic()
-        elif r.status_code != 503:
-            tally.bad.append(f"{kind}: {r.status_code} {r.text[:200]}")
-        return r
+    timed = tally.timed
 
     async def registrar(http: httpx.AsyncClient, deadline: float):
         n = 0
@@ -153,7 +137,7 @@ def test_postgres_restart_under_load(stack):
     assert processes_alive, "a service exited during the outage"
     assert in_flight == 0, f"{in_flight} database calls still in flight after the load ended"
     assert not tally.bad, f"answers other than 2xx/503 (or no answer): {tally.bad[:10]}"
-    assert not missing_retry_after, f"503 without Retry-After: {missing_retry_after[:5]}"
+    assert not tally.missing_retry_after, f"503 without Retry-After: {tally.missing_retry_after[:5]}"
     assert max(tally.slowest.values()) <= DATABASE_TIMEOUT + 2, f"an answer took longer than the database timeout: {tally.slowest}"
     assert not lost, f"grants answered 200 were lost: {lost}"
     assert stored == len(registered), f"{len(registered) - stored} registrations answered 201 are not stored"

@@ -8,7 +8,6 @@ timeout (GATEHOUSE_HTTP_IDLE_TIMEOUT_SECONDS, 5 s here), not held for as long as
 """
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -16,20 +15,13 @@ import time
 import httpx
 import pytest
 
-from chaos import report
+from chaos import open_fds, report, rss_kib
 from gatehouse import deploy
 
 IDLE_TIMEOUT = 5
 SLOW, FLOOD = 200, 1000
 
 
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 class Bystander:

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from chaos import percentile, report, stack_on_private_postgres
+from chaos import open_fds, percentile, report, rss_kib, stack_on_private_postgres
 from gatehouse import tokens_for
 
 SECONDS = int(os.environ.get("GATEHOUSE_CHAOS_SOAK_SECONDS", "600"))
@@ -23,13 +23,6 @@ WORKERS = 8
 REDIRECT = "http://127.0.0.1:9/callback"
 
 
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 @pytest.fixture

@@ -10,11 +10,7 @@ extension EmbeddedTemplates {
 {{#errorMessage}}<p class="alert" role="alert">{{errorMessage}}</p>{{/errorMessage}}
 <form method="post" action="/account/login" class="stack">
   <input type="hidden" name="csrf" value="{{csrfToken}}">
-  <label for="username">Username</label>
-  <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{username}}" {{^username}}autofocus{{/username}}>
-  <label for="password">Password</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" required {{#username}}autofocus{{/username}}>
-  <button type="submit" class="primary">Sign in</button>
+{{> credentials}}
 </form>
 {{> foot}}
 """#

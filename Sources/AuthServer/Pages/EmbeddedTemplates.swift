@@ -24,6 +24,15 @@ enum EmbeddedTemplates {
 </html>
 """#
 
+    /// The username and password fields of both sign-in forms (`login`, `accountSignIn`).
+    static let credentials = #"""
+  <label for="username">Username</label>
+  <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{username}}" {{^username}}autofocus{{/username}}>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required {{#username}}autofocus{{/username}}>
+  <button type="submit" class="primary">Sign in</button>
+"""#
+
     static let login = #"""
 {{> head}}
 <h1 id="page-title">Sign in</h1>
@@ -32,11 +41,7 @@ enum EmbeddedTemplates {
 <form method="post" action="/login" class="stack">
   <input type="hidden" name="request" value="{{requestID}}">
   <input type="hidden" name="csrf" value="{{csrfToken}}">
-  <label for="username">Username</label>
-  <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{username}}" {{^username}}autofocus{{/username}}>
-  <label for="password">Password</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" required {{#username}}autofocus{{/username}}>
-  <button type="submit" class="primary">Sign in</button>
+{{> credentials}}
 </form>
 {{#signOutCSRF}}<form method="post" action="/logout" class="signout">
   <input type="hidden" name="csrf" value="{{signOutCSRF}}">

@@ -14,6 +14,7 @@ struct PageRenderer: Sendable {
         var library = MustacheLibrary()
         try library.register(EmbeddedTemplates.head, named: "head")
         try library.register(EmbeddedTemplates.foot, named: "foot")
+        try library.register(EmbeddedTemplates.credentials, named: "credentials")
         try library.register(EmbeddedTemplates.login, named: "login")
         try library.register(EmbeddedTemplates.consent, named: "consent")
         try library.register(EmbeddedTemplates.error, named: "error")

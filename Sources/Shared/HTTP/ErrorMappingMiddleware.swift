@@ -27,10 +27,6 @@ public struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware 
         } catch let error as PSQLError {
             context.logger.error("database error", metadata: ["error": "\(String(reflecting: error))"])
             throw OAuthError.temporarilyUnavailable(debug: "database error")
-        } catch let error as PostgresTransactionError {
-            // `Database.transaction` unwraps these; one from a caller that did not is still the database's.
-            context.logger.error("database error", metadata: ["error": "\(String(reflecting: error))"])
-            throw OAuthError.temporarilyUnavailable(debug: "database transaction error")
         } catch is CancellationError {
             throw OAuthError.temporarilyUnavailable(debug: "cancelled")
         } catch {
