@@ -12,8 +12,24 @@ import os
 import sys
 from dataclasses import dataclass
 
-ROWS = ["register", "refresh", "mcp_noauth_1", "mcp_auth_1", "mcp_noauth_2", "mcp_auth_2", "mcp_noauth_no_header",
-        "mcp_call_auth", "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2", "gateway_direct_c1", "gateway_c1"]
+# The auth ÷ auth-off pair runs PAIRS times (scripts/bench.sh); rows mcp_noauth_<i> / mcp_auth_<i> come
+# between these two lists, as many pairs as the run left (at least two).
+ROWS_BEFORE_PAIRS = ["register", "refresh"]
+ROWS_AFTER_PAIRS = ["mcp_noauth_no_header", "mcp_call_auth", "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2",
+                    "gateway_direct_c1", "gateway_c1"]
+
+
+def pair_count(names) -> int:
+    """How many auth ÷ auth-off pairs a run has: the highest `mcp_auth_<i>` / `mcp_noauth_<i>` seen, at least 2."""
+    indices = [int(n.rsplit("_", 1)[1]) for n in names
+               if n.startswith(("mcp_auth_", "mcp_noauth_")) and n.rsplit("_", 1)[1].isdigit()]
+    return max([2, *indices])
+
+
+def row_names(pairs: int) -> list[str]:
+    return [*ROWS_BEFORE_PAIRS, *(f"mcp_{kind}_{i}" for i in range(1, pairs + 1) for kind in ("noauth", "auth")),
+            *ROWS_AFTER_PAIRS]
+
 
 
 @dataclass
@@ -90,15 +106,30 @@ def startup_lines(startup: dict) -> list[str]:
             f" {startup['rs_idle_rss_mib']} MiB (target < 64 MB each)"]
 
 
+def pair_lines(rate: dict[str, float], pairs: int) -> list[str]:
+    """Each pair's ratio and their spread: the target holds "in every run", so the worst pair counts."""
+    ratios = [rate[f"mcp_auth_{i}"] / rate[f"mcp_noauth_{i}"] for i in range(1, pairs + 1)
+              if rate[f"mcp_auth_{i}"] > 0 and rate[f"mcp_noauth_{i}"] > 0]
+    if not ratios:
+        return [f"authenticated ÷ unauthenticated tools/list per pair ({pairs} pairs): n/a"]
+    ordered = sorted(ratios)
+    median = ordered[len(ordered) // 2] if len(ordered) % 2 else (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2
+    return [f"authenticated ÷ unauthenticated tools/list per pair ({len(ratios)} of {pairs} pairs): "
+            + " ".join(f"{r:.2f}" for r in ratios)
+            + f"  (min {ordered[0]:.2f}, median {median:.2f}, max {ordered[-1]:.2f})"]
+
+
 def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict | None = None,
            startup: dict | None = None) -> str:
+    pairs = pair_count(rows)
+    names = row_names(pairs)
     lines = ["", f"{'workload':<32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}  responses"]
-    for name in ROWS:
+    for name in names:
         r = rows.get(name, Row())
         lines.append(f"{name:<32} {r.rps:>10} {r.p50:>9} {r.p99:>9}  {r.detail}")
-    rate = {name: rows.get(name, Row()).rate for name in ROWS}
-    auth = rate["mcp_auth_1"] + rate["mcp_auth_2"]
-    noauth = rate["mcp_noauth_1"] + rate["mcp_noauth_2"]
+    rate = {name: rows.get(name, Row()).rate for name in names}
+    auth = sum(rate[f"mcp_auth_{i}"] for i in range(1, pairs + 1))
+    noauth = sum(rate[f"mcp_noauth_{i}"] for i in range(1, pairs + 1))
     sign_rate = number(sign)
     lines += [
         "",
@@ -107,9 +138,10 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         f"registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = {ratio(rate['register'], sign_rate)}",
         f"authenticated ÷ unauthenticated MCP tools/list         = {ratio(auth, noauth)}"
         "  (target >= 0.90; same request bytes)",
+        *pair_lines(rate, pairs),
         "authenticated ÷ unauthenticated, baseline without the Authorization header = "
-        f"{ratio(auth, 2 * rate['mcp_noauth_no_header'])}",
-        f"authenticated tools/call (whoami) ÷ authenticated tools/list = {ratio(rate['mcp_call_auth'], auth / 2)}"
+        f"{ratio(auth, pairs * rate['mcp_noauth_no_header'])}",
+        f"authenticated tools/call (whoami) ÷ authenticated tools/list = {ratio(rate['mcp_call_auth'], auth / pairs)}"
         "  (target: tools/list's cost plus the tool's own work)",
         f"gateway ÷ upstream called directly, authenticated tools/call = "
         f"{ratio(rate['gateway_1'] + rate['gateway_2'], rate['gateway_direct_1'] + rate['gateway_direct_2'])}"
@@ -133,7 +165,8 @@ def read(path: str) -> str:
 
 
 def main(logs: str) -> None:
-    rows = {name: parse_result(read(os.path.join(logs, f"wrk-{name}.txt"))) for name in ROWS}
+    found = [f[len("wrk-"):-len(".txt")] for f in os.listdir(logs) if f.startswith("wrk-") and f.endswith(".txt")]
+    rows = {name: parse_result(read(os.path.join(logs, f"wrk-{name}.txt"))) for name in row_names(pair_count(found))}
     sign, verify = parse_openssl_speed(read(os.path.join(logs, "openssl-speed.txt")))
     # The cores this process may run on, as `nproc` counts them.
     stdio_text = read(os.path.join(logs, "stdio.json")).strip()

@@ -4,14 +4,16 @@
 #     signing rate measured in the same run (the ratio shows how close /token is to its signature);
 #   - authenticated MCP tools/list at the ResourceServer, next to the same server with
 #     authentication switched off (target: at least 90 %).
-# Env: DURATION (10 s, max 60), CONNS (32, max 256), THREADS (2). Client and servers share the
+# Env: DURATION (10 s, max 60), CONNS (32, max 256), THREADS (2), PAIRS (4, max 10: how many times the
+# authenticated / auth-off tools/list pair runs, to show its spread). Client and servers share the
 # machine's cores, so absolute numbers are a floor; the ratios are the point.
 # The release build has its own scratch folder (.build-release) so it never waits on the debug one.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-DURATION="${DURATION:-10}"; CONNS="${CONNS:-32}"; THREADS="${THREADS:-2}"
+DURATION="${DURATION:-10}"; CONNS="${CONNS:-32}"; THREADS="${THREADS:-2}"; PAIRS="${PAIRS:-4}"
 [ "$DURATION" -le 60 ] || DURATION=60
+[ "$PAIRS" -ge 1 ] && [ "$PAIRS" -le 10 ] || PAIRS=4
 [ "$CONNS" -le 256 ] || CONNS=256
 
 "$ROOT/scripts/ensure-packages.sh" wrk python3-venv
@@ -118,14 +120,20 @@ log "running wrk: $THREADS threads, $CONNS connections, ${DURATION}s per row"
 run register http://127.0.0.1:19000 register.lua
 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens.txt" \
   run refresh http://127.0.0.1:19000 refresh.lua
-# Alternate the MCP rows so drift on a shared machine hits both equally. The auth-off baseline
-# gets the very same request bytes (its server ignores the header), so the ratio isolates the
-# cost of validating; a header-less row shows what carrying an 800-byte token costs on top.
+# PAIRS pairs of MCP rows, in ABBA order (auth-off first in odd pairs, authenticated first in even
+# ones), so drift on a shared machine hits both equally; report.py shows each pair's ratio. The
+# auth-off baseline gets the very same request bytes (its server ignores the header), so the ratio
+# isolates the cost of validating; a header-less row shows what carrying an 800-byte token costs on top.
 TOKEN="$(field access_token)"
-ACCESS_TOKEN="$TOKEN" run mcp_noauth_1 http://127.0.0.1:18001 tools_list.lua
-ACCESS_TOKEN="$TOKEN" run mcp_auth_1 http://127.0.0.1:18000 tools_list.lua
-ACCESS_TOKEN="$TOKEN" run mcp_noauth_2 http://127.0.0.1:18001 tools_list.lua
-ACCESS_TOKEN="$TOKEN" run mcp_auth_2 http://127.0.0.1:18000 tools_list.lua
+for i in $(seq 1 "$PAIRS"); do
+  if [ $((i % 2)) -eq 1 ]; then
+    ACCESS_TOKEN="$TOKEN" run "mcp_noauth_$i" http://127.0.0.1:18001 tools_list.lua
+    ACCESS_TOKEN="$TOKEN" run "mcp_auth_$i" http://127.0.0.1:18000 tools_list.lua
+  else
+    ACCESS_TOKEN="$TOKEN" run "mcp_auth_$i" http://127.0.0.1:18000 tools_list.lua
+    ACCESS_TOKEN="$TOKEN" run "mcp_noauth_$i" http://127.0.0.1:18001 tools_list.lua
+  fi
+done
 ACCESS_TOKEN="" run mcp_noauth_no_header http://127.0.0.1:18001 tools_list.lua
 # tools/call of the built-in whoami (no database work), against the tools/list rows above.
 ACCESS_TOKEN="$TOKEN" run mcp_call_auth http://127.0.0.1:18000 tools_call.lua

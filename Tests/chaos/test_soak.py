@@ -82,6 +82,11 @@ def test_soak(stack):
     time.sleep(1)
     in_flight = next(float(line.split()[-1]) for line in httpx.get(d.issuer + "/metrics").text.splitlines()
                      if line.startswith("gatehouse_db_calls_in_flight"))
+    # The validated-token cache's size (swept every 15 s of tokens expired or idle for 60 s): it should
+    # follow the tokens used in the last minute, not every token the soak minted.
+    rs_metrics = httpx.get(d.mcp_url.rsplit("/mcp", 1)[0] + "/metrics").text.splitlines()
+    cached_tokens = next((float(line.split()[-1]) for line in rs_metrics
+                          if line.startswith('gatehouse_rs_validated_tokens_cached{resource="/mcp"}')), -1)
     after_warm_up = [s for s in samples if s["t"] >= WARM_UP]
     first, last = after_warm_up[0], after_warm_up[-1]
     growth = {name: round(100 * (last[f"{name}_rss"] - first[f"{name}_rss"]) / first[f"{name}_rss"], 1) for name in pids}
@@ -91,7 +96,7 @@ def test_soak(stack):
     p99_early, p99_late = percentile(early, 99) * 1000, percentile(late, 99) * 1000
     report("soak", seconds=SECONDS, requests=len(latencies), per_second=round(len(latencies) / SECONDS),
            errors=len(errors), rss_mib={name: [first[f"{name}_rss"] // 1024, last[f"{name}_rss"] // 1024] for name in pids},
-           rss_growth_percent=growth, fd_growth=fd_growth, db_calls_in_flight_after=in_flight,
+           rss_growth_percent=growth, fd_growth=fd_growth, db_calls_in_flight_after=in_flight, validated_tokens_cached=cached_tokens,
            p99_ms={"first_window": round(p99_early, 1), "last_window": round(p99_late, 1)})
     assert not errors, errors[:10]
     assert all(g < 10 for g in growth.values()), f"RSS grew after warm-up: {growth}"

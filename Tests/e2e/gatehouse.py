@@ -162,9 +162,14 @@ class LoginResult:
 
 
 def sign_in(authorize_url: str, redirect_prefix: str, username: str, password: str, *,
-            decision: str = "approve", client: httpx.Client | None = None) -> LoginResult:
+            decision: str = "approve", client: httpx.Client | None = None, provider: str | None = None) -> LoginResult:
     """Follows redirects, fills our login form, presses Allow (or Deny) on the consent page, and
-    stops at the redirect back to the client (which is never fetched)."""
+    stops at the redirect back to the client (which is never fetched).
+
+    With `provider` (an `identity_providers` id, issue 12) it presses "Sign in with …" on our login
+    page instead, and `username`/`password` are the person's at the provider: it fills the
+    provider's own login and consent forms (an upstream Gatehouse's are ours), follows the
+    provider back to our callback, then approves our consent page."""
     own = client is None
     c = client or httpx.Client(follow_redirects=False, timeout=15)
     out = LoginResult()
@@ -188,6 +193,12 @@ def sign_in(authorize_url: str, redirect_prefix: str, username: str, password: s
             if not parser.forms:
                 return out
             form = parser.forms[0]
+            button = next((f for f in parser.forms if provider and f["action"].endswith(f"/login/{provider}")), None)
+            if button is not None and "provider" not in out.pages:
+                out.pages.append("provider")
+                fields = {name: value for name, value, kind in button["fields"] if name}
+                method, url, data = "POST", urljoin(str(r.url), button["action"]), fields
+                continue
             fields = {name: value for name, value, kind in form["fields"] if name}
             if any(kind == "password" for _, _, kind in form["fields"]):
                 out.pages.append("login")
@@ -245,8 +256,10 @@ class Storage:
         self.client_info = info
 
 
-async def sdk_session(mcp_url: str, username: str, password: str, storage: Storage, calls):
-    """Runs the SDK's OAuth flow and then `calls(session)`; returns what the calls return."""
+async def sdk_session(mcp_url: str, username: str, password: str, storage: Storage, calls, provider: str | None = None):
+    """Runs the SDK's OAuth flow and then `calls(session)`; returns what the calls return. With
+    `provider`, the person signs in through that identity provider (see `sign_in`)."""
+    identity_provider = provider  # `provider` is the SDK's OAuth provider below
     import anyio
     import httpx2
     from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
@@ -258,7 +271,8 @@ async def sdk_session(mcp_url: str, username: str, password: str, storage: Stora
 
     async def redirect_handler(url: str) -> None:
         seen["authorize_url"] = url
-        seen["login"] = await anyio.to_thread.run_sync(lambda: sign_in(url, SDK_REDIRECT, username, password))
+        seen["login"] = await anyio.to_thread.run_sync(lambda: sign_in(url, SDK_REDIRECT, username, password,
+                                                                          provider=identity_provider))
 
     async def callback_handler() -> AuthorizationCodeResult:
         login = seen["login"]

@@ -43,6 +43,8 @@ def test_rows_and_ratios(tmp_path, capsys):
     assert "authenticated ÷ unauthenticated, baseline without the Authorization header = 0.88" in lines
     assert ("authenticated tools/call (whoami) ÷ authenticated tools/list = 0.80"
             "  (target: tools/list's cost plus the tool's own work)") in lines
+    assert ("authenticated ÷ unauthenticated tools/list per pair (2 of 2 pairs): 0.94 0.94"
+            "  (min 0.94, median 0.94, max 0.94)") in lines
     assert lines[-1].startswith("(wrk, PostgreSQL and the servers share this machine's ")
 
 
@@ -58,3 +60,23 @@ def test_a_failed_run_and_a_missing_baseline(tmp_path, capsys):
     assert ("authenticated ÷ unauthenticated MCP tools/list         = 0.50"
             "  (target >= 0.90; same request bytes)") in lines
     assert "authenticated ÷ unauthenticated, baseline without the Authorization header = n/a" in lines
+
+
+def test_more_pairs_show_their_spread(tmp_path, capsys):
+    """PAIRS=4: every pair is a row, the ratio is over all of them, and the worst pair is shown."""
+    logs = write_logs(tmp_path, {
+        "mcp_noauth_1": wrk("1000.0"), "mcp_auth_1": wrk("950.0"), "mcp_noauth_2": wrk("1000.0"), "mcp_auth_2": wrk("800.0"),
+        "mcp_noauth_3": wrk("1000.0"), "mcp_auth_3": wrk("990.0"), "mcp_noauth_4": wrk("1000.0"), "mcp_auth_4": wrk("920.0"),
+        "mcp_noauth_no_header": wrk("1100.0"), "mcp_call_auth": wrk("700.0"),
+    }, SPEED)
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[4:12]] == [f"mcp_{kind}_{i}" for i in range(1, 5) for kind in ("noauth", "auth")]
+    assert lines[12].startswith("mcp_noauth_no_header ")
+    assert ("authenticated ÷ unauthenticated MCP tools/list         = 0.92"
+            "  (target >= 0.90; same request bytes)") in lines
+    assert ("authenticated ÷ unauthenticated tools/list per pair (4 of 4 pairs): 0.95 0.80 0.99 0.92"
+            "  (min 0.80, median 0.94, max 0.99)") in lines
+    assert "authenticated ÷ unauthenticated, baseline without the Authorization header = 0.83" in lines
+    assert ("authenticated tools/call (whoami) ÷ authenticated tools/list = 0.77"
+            "  (target: tools/list's cost plus the tool's own work)") in lines

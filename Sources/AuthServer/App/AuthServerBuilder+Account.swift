@@ -10,7 +10,7 @@ func accountEndpoints(_ env: AuthServerEnvironment, flow: AuthorizationFlow) -> 
     let apiKeys = APIKeyStore(database: env.database)
     return [
         AccountEndpoint(forms: forms, grants: grants, apiKeys: apiKeys, apiKeysEnabled: configuration.apiKeysEnabled,
-                        resources: configuration.resources),
+                        resources: configuration.resources, connections: flow.connections),
         AccountSignInEndpoint(forms: forms, signIn: env.passwordSignIn, sessionLifetime: configuration.loginSessionLifetime),
         AccountGrantsEndpoint(forms: forms, grants: grants, audit: env.audit),
         AccountKeysEndpoint(forms: forms, apiKeys: apiKeys, apiKeysEnabled: configuration.apiKeysEnabled,

@@ -70,13 +70,16 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
     let audiences = configuration.resources.resources.map(\.identifier.value)
     let accessTokens = AccessTokenVerifier(keys: env.keys, database: env.database, issuer: env.issuer,
                                            audience: audiences[0], clock: env.clock, otherAudiences: Array(audiences.dropFirst()))
-    let flow = AuthorizationFlow(
+    var flow = AuthorizationFlow(
         clients: env.clientResolver, pages: try PageRenderer(issuer: env.issuer),
         pendingRequests: PendingRequestStore(database: env.database),
         sessions: SessionStore(database: env.database, lifetime: TimeInterval(configuration.loginSessionLifetime)),
         consents: ConsentStore(database: env.database), database: env.database, clock: env.clock, issuer: env.issuer,
         codeLifetime: TimeInterval(configuration.authorizationCodeLifetime), https: configuration.issuerIsHTTPS,
         resources: configuration.resources)
+    let connections = connectionParts(env)
+    flow.connections = connections?.panel
+    flow.loginOptions = configuration.federation.loginOptions
     let metadata = try MetadataEndpoint(issuer: env.issuer, clientMetadataDocuments: configuration.clientMetadataDocuments,
                                         scopesSupported: configuration.resources.grantableNames)
     // Issue 13's limits, counted in PostgreSQL across replicas (RateLimiter.swift); 0 is off.
@@ -107,7 +110,8 @@ private func buildRouter(_ env: AuthServerEnvironment) throws -> Router<AuthRequ
         IntrospectionEndpoint(authenticator: authenticator, verifier: accessTokens, families: families,
                               introspectionClients: configuration.introspectionClients, issuer: env.issuer, clock: env.clock),
         UserInfoEndpoint(verifier: accessTokens, users: env.users),
-    ] + accountEndpoints(env, flow: flow)
+    ] + accountEndpoints(env, flow: flow) + connectionEndpoints(env, flow: flow, parts: connections)
+        + (try federationEndpoints(env, flow: flow))
 
     let router = Router(context: AuthRequestContext.self)
     router.add(middleware: MetricsMiddleware())

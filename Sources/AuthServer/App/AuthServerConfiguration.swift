@@ -49,9 +49,13 @@ struct AuthServerConfiguration: Sendable {
     var tokenExchange: TokenExchangeSettings
     /// The config file's `clients:`, checked when the server is built and created or updated to match at start-up.
     var preregisteredClients: PreregisteredClientSettings
+    /// The config file's `login:` and `identity_providers:` (sign-in through upstream providers, issue 12).
+    var federation: FederationSettings
     /// `GATEHOUSE_API_KEYS` (default true), read by both services: when false the account page
     /// says keys are switched off and creates none (the ResourceServer refuses every key).
     var apiKeysEnabled: Bool
+    /// The config file's `connections:` with their client secrets read (issue 12, "Connections").
+    var connections: ConnectionSettings = .empty
 
     static let defaultIssuer = "http://localhost:9000"
     static let defaultResource = "http://localhost:8000/mcp"
@@ -110,7 +114,9 @@ struct AuthServerConfiguration: Sendable {
         introspectionClients = Set(env.list("GATEHOUSE_INTROSPECTION_CLIENTS", default: []))
         tokenExchange = try TokenExchangeSettings(environment: env, resources: resources)
         preregisteredClients = PreregisteredClientSettings(file: file, environment: env)
+        federation = try FederationSettings(file: file, environment: env)
         apiKeysEnabled = try env.bool("GATEHOUSE_API_KEYS", default: true)
+        connections = try ConnectionSettings(file: file, environment: env)
     }
 
     /// The key-encryption key protects signing keys at rest. Production passes it by value or

@@ -13,7 +13,8 @@ struct UsersCommand: AsyncParsableCommand {
             email address and a display name, which OpenID Connect clients receive with the email \
             and profile scopes (ID token and /userinfo). Needs DATABASE_URL.
             """,
-        subcommands: [Create.self, Update.self, List.self, Disable.self, Enable.self, SetPassword.self, Grants.self, RevokeGrants.self])
+        subcommands: [Create.self, Update.self, List.self, Disable.self, Enable.self, SetPassword.self, Grants.self, RevokeGrants.self,
+                       Link.self, Links.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

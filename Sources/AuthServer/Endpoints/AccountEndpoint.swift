@@ -12,6 +12,8 @@ struct AccountEndpoint: AuthServerEndpoint {
     /// `GATEHOUSE_API_KEYS`: when false the section says keys are switched off.
     let apiKeysEnabled: Bool
     let resources: ProtectedResourceCatalog
+    /// The Connections section (issue 12), when the config file has `connections:`.
+    var connections: ConnectionPanel? = nil
 
     func addRoutes(to router: Router<AuthRequestContext>) {
         router.get("/account") { request, _ in try await self.handle(request) }
@@ -29,6 +31,11 @@ struct AccountEndpoint: AuthServerEndpoint {
             keys: apiKeysEnabled ? try await apiKeys.list(username: signedIn.user.username) : nil,
             sessions: try await sessions.sessions(ofUser: signedIn.user.id, currentSessionID: signedIn.sessionID, now: now),
             resources: resources, notice: notice, now: now)
-        return forms.flow.pages.render("account", page.values)
+        var values = page.values
+        if let connections {
+            values["connections"] = connections.accountValues(try await connections.items(userID: signedIn.user.id))
+            values["hasConnections"] = true
+        }
+        return forms.flow.pages.render("account", values)
     }
 }

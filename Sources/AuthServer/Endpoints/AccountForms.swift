@@ -80,7 +80,9 @@ struct AccountForms: Sendable {
 
     /// The sign-in form, bound to this browser by the `gh_signin` cookie (kept when the browser
     /// already has one, so two tabs both work): its token proves the form was shown here, so
-    /// another site cannot sign a person in to an account of its choosing (login CSRF).
+    /// another site cannot sign a person in to an account of its choosing (login CSRF). As on the
+    /// login page, `login.password: false` hides the password form, and each identity provider
+    /// has a "Sign in with …" button (`POST /account/login/<id>`, carrying the same token).
     func signInPage(_ request: Request, username: String? = nil, error: String? = nil,
                     status: HTTPResponse.Status = .ok) -> Response {
         let existing = flow.cookieValue(.signIn, in: request).flatMap { (20...100).contains($0.count) ? $0 : nil }
@@ -88,6 +90,8 @@ struct AccountForms: Sendable {
         var values: [String: Any] = ["title": "Sign in", "csrfToken": SessionFormGuard.token(.signIn, secret: secret)]
         if let username { values["username"] = username }
         if let error { values["errorMessage"] = error }
+        if !flow.loginOptions.password { values["passwordLoginOff"] = true }
+        if !flow.loginOptions.providers.isEmpty { values["providers"] = flow.loginOptions.templateValues }
         var response = flow.pages.render("account-sign-in", status: status, values)
         if existing == nil { response.setCookie(flow.cookie(.signIn, value: secret, maxAge: Self.signInLifetime)) }
         return response

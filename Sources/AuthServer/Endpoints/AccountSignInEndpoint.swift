@@ -8,7 +8,9 @@ import Shared
 /// to a pending request (browser-bound, with that request's CSRF token) and this one cannot
 /// complete or skip any of it; it only starts a session and goes back to `/account`.
 ///
-/// Checks, in order: the form was shown in this browser (`gh_signin` cookie and its token, same
+/// Checks, in order: password sign-in is on (`login.password: false` hides the form, and a form
+/// posted anyway is refused with 403 before any check, as `POST /login` does; the providers'
+/// buttons are `AccountFederatedSignInEndpoint`); the form was shown in this browser (`gh_signin` cookie and its token, same
 /// origin); an attempt can be reserved for the account and the address (the login throttle,
 /// shared with `POST /login`); the password is right.
 struct AccountSignInEndpoint: AuthServerEndpoint {
@@ -23,6 +25,10 @@ struct AccountSignInEndpoint: AuthServerEndpoint {
     }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        guard forms.flow.loginOptions.password else {
+            return forms.flow.pages.errorPage(ErrorPageContent(code: "invalid_request", message: "Password sign-in is switched off here."),
+                                              status: .forbidden)
+        }
         let form = try await FormBody(request: request, context: context)
         guard forms.formGuard.allows(request, purpose: .signIn, secret: forms.flow.cookieValue(.signIn, in: request),
                                      submitted: try form.single("csrf")) else {

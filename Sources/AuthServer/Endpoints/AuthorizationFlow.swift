@@ -19,6 +19,11 @@ struct AuthorizationFlow: Sendable {
     let https: Bool
     /// The protected resources: their names and scope texts for the consent page, and consent per resource.
     let resources: ProtectedResourceCatalog
+    /// The consent page's "Connect <name>" buttons for a resource whose `connections:` the
+    /// person lacks (issue 12); nil without connections.
+    var connections: ConnectionPanel? = nil
+    /// The login page's password form (`login.password`) and "Sign in with …" buttons (issue 12).
+    var loginOptions = LoginOptions()
 
     enum ClientLookup {
         case found(Client)
@@ -90,7 +95,13 @@ struct AuthorizationFlow: Sendable {
         if remembered && identityProven && !pending.request.forceConsent {
             return try await issueCode(pending, user: user, sessionID: sessionID, recordConsent: false, context: context)
         }
-        return consentPage(pending, client: client, user: user, sessionID: sessionID)
+        var needed: [[String: Any]] = []
+        if let connections, let resource = ResourceIdentifier(pending.request.resource).flatMap(resources.resource(for:)),
+           !resource.configuration.connections.isEmpty {
+            needed = connections.consentValues(
+                try await connections.items(userID: user.id, only: resource.configuration.connections), pendingID: pending.id)
+        }
+        return consentPage(pending, client: client, user: user, sessionID: sessionID, connections: needed)
     }
 
     /// `signedIn`: the browser's live session (prompt=login), offered a sign-out form (`POST /logout`).
@@ -102,6 +113,8 @@ struct AuthorizationFlow: Sendable {
         ]
         if let username { values["username"] = username }
         if let error { values["errorMessage"] = error }
+        if !loginOptions.password { values["passwordLoginOff"] = true }
+        if !loginOptions.providers.isEmpty { values["providers"] = loginOptions.templateValues }
         if let signedIn {
             values["signedInAs"] = signedIn.user.username
             values["signOutCSRF"] = SessionFormGuard.token(.session, secret: signedIn.sessionID)
@@ -110,7 +123,8 @@ struct AuthorizationFlow: Sendable {
     }
 
     /// With the session, a "Not you? Sign out" form (`POST /logout`) under the decision.
-    func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User, sessionID: String? = nil) -> Response {
+    func consentPage(_ pending: PendingRequestStore.Pending, client: Client, user: User, sessionID: String? = nil,
+                     connections: [[String: Any]] = []) -> Response {
         let redirect = URLComponents(string: pending.request.redirectURI)
         let host = redirect?.host.map { h in redirect?.port.map { "\(h):\($0)" } ?? h } ?? (redirect?.scheme ?? "")
         let scopes = pending.request.scopeSet.tokens.map { ["name": $0, "text": resources.consentWording(for: $0)] }
@@ -127,6 +141,7 @@ struct AuthorizationFlow: Sendable {
             values["resourceURL"] = resource.identifier.value
         }
         if client.registrationKind == "dynamic" { values["dynamicallyRegistered"] = true }
+        if !connections.isEmpty { (values["connections"], values["hasConnections"]) = (connections, true) }
         if let sessionID { values["signOutCSRF"] = SessionFormGuard.token(.session, secret: sessionID) }
         // MCP 2025-11-25: the client_id URL's host is what the document proved; show it.
         if client.isMetadataDocument, let host = ClientMetadataDocument.verifiedHost(of: client.clientID) {
@@ -183,6 +198,8 @@ struct AuthorizationFlow: Sendable {
         case flow = "gh_flow"
         /// Binds the account page's sign-in form to the browser it was shown in (login CSRF).
         case signIn = "gh_signin"
+        /// Binds a sign-in through an upstream identity provider to the browser that started it.
+        case federation = "gh_federation"
 
         /// Under https the name carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): browsers then
         /// accept the cookie only with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain

@@ -17,6 +17,11 @@ struct LoginEndpoint: AuthServerEndpoint {
     }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
+        // login.password: false hides the form; a form posted anyway is refused before any check.
+        guard flow.loginOptions.password else {
+            return flow.pages.errorPage(ErrorPageContent(code: "invalid_request", message: "Password sign-in is switched off here."),
+                                        status: .forbidden)
+        }
         let form = try await FormBody(request: request, context: context)
         let now = flow.clock.now()
         guard let pending = try await flow.pendingRequest(from: form, request: request, now: now) else {

@@ -20,6 +20,9 @@ struct AccountPage {
         "app-revoked": "Access revoked. The app can no longer act for you, and has to ask you again to reconnect.",
         "key-revoked": "The API key was revoked. It stops working within a second.",
         "nothing-to-revoke": "That app had no access left to revoke.",
+        "connection-made": "Connected. Tools can now use that account for you.",
+        "connection-removed": "Disconnected. Gatehouse no longer holds tokens for that account.",
+        "nothing-to-disconnect": "That connection was not connected.",
     ]
 
     var values: [String: Any] {

@@ -8,10 +8,11 @@ extension EmbeddedTemplates {
 <h1 id="page-title">Sign in</h1>
 <p class="lead">to manage your Gatehouse account</p>
 {{#errorMessage}}<p class="alert" role="alert">{{errorMessage}}</p>{{/errorMessage}}
-<form method="post" action="/account/login" class="stack">
+{{^passwordLoginOff}}<form method="post" action="/account/login" class="stack">
   <input type="hidden" name="csrf" value="{{csrfToken}}">
 {{> credentials}}
-</form>
+</form>{{/passwordLoginOff}}
+{{> account-providers}}
 {{> foot}}
 """#
 
@@ -42,6 +43,8 @@ extension EmbeddedTemplates {
 {{/apps}}
 </ul>
 </section>
+
+{{> account-connections}}
 
 <section class="section" aria-labelledby="keys-title">
 <h2 id="keys-title">API keys</h2>

@@ -38,11 +38,12 @@ enum EmbeddedTemplates {
 <h1 id="page-title">Sign in</h1>
 <p class="lead">to continue to <strong>{{clientName}}</strong></p>
 {{#errorMessage}}<p class="alert" role="alert">{{errorMessage}}</p>{{/errorMessage}}
-<form method="post" action="/login" class="stack">
+{{^passwordLoginOff}}<form method="post" action="/login" class="stack">
   <input type="hidden" name="request" value="{{requestID}}">
   <input type="hidden" name="csrf" value="{{csrfToken}}">
 {{> credentials}}
-</form>
+</form>{{/passwordLoginOff}}
+{{> login-providers}}
 {{#signOutCSRF}}<form method="post" action="/logout" class="signout">
   <input type="hidden" name="csrf" value="{{signOutCSRF}}">
   <p class="small">Signed in as <strong>{{signedInAs}}</strong>. <button type="submit" class="link">Sign out</button></p>
@@ -61,6 +62,7 @@ enum EmbeddedTemplates {
   <ul class="scopes">
   {{#scopes}}<li>{{text}} <code>{{name}}</code></li>{{/scopes}}
   </ul>
+  {{> consent-connections}}
   <h2>After you decide, you will be sent to</h2>
   <p class="host"><code>{{redirectHost}}</code>{{#loopbackWarning}}<br><span class="warn">This is an app on this computer. Only continue if you just started it.</span>{{/loopbackWarning}}</p>
   {{#clientURI}}<p class="small">Publisher site: <code>{{clientURI}}</code> (as the app itself states; not verified)</p>{{/clientURI}}

@@ -19,6 +19,8 @@ struct PageRenderer: Sendable {
         try library.register(EmbeddedTemplates.consent, named: "consent")
         try library.register(EmbeddedTemplates.error, named: "error")
         for (name, template) in EmbeddedTemplates.accountPages { try library.register(template, named: name) }
+        for (name, template) in EmbeddedTemplates.connectionPages { try library.register(template, named: name) }
+        for (name, template) in EmbeddedTemplates.federationPages { try library.register(template, named: name) }
         self.library = library
         self.issuerHost = URLComponents(string: issuer)?.host ?? issuer
     }

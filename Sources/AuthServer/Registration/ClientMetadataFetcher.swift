@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import Shared
 
 /// Fetches a client ID metadata document, or a `private_key_jwt` client's JWK Set: one GET,
 /// `Accept: application/json`, no redirects followed, 5 s, at most 5 KiB (a JWKS: 32 KiB), and
@@ -95,8 +96,9 @@ struct ClientMetadataFetcher: Sendable {
         return Fetched(body: Array(buffer: body), maxAge: Self.maxAge(response.headers.first(name: "cache-control")))
     }
 
-    /// Resolves `host` and refuses addresses the server must not reach (draft §6.5).
-    private func checkedAddress(host: String, port: Int) async throws(ClientMetadataDocumentError) -> SocketAddress {
+    /// Resolves `host` and refuses addresses the server must not reach (draft §6.5). Also the
+    /// check of every request to an upstream identity provider (`ProviderHTTPClient`).
+    func checkedAddress(host: String, port: Int) async throws(ClientMetadataDocumentError) -> SocketAddress {
         let address: SocketAddress
         if let literal = try? SocketAddress(ipAddress: host, port: port) {
             address = literal

@@ -41,6 +41,16 @@ struct AuditEvent: Sendable, Equatable {
         case signedOutEverywhere = "signed_out_everywhere"
         /// The first request of a window refused by a rate limit (RateLimiter); `detail` names the limit and key.
         case rateLimited = "rate_limited"
+        /// A user connected (or reconnected) a third-party connection; `detail.connection` names it.
+        case connectionMade = "connection_made"
+        /// A connect attempt failed (provider error, bad state, failed code exchange); `detail.reason` says why.
+        case connectionFailed = "connection_failed"
+        /// The user disconnected a connection on the account page; `detail.revoked` says whether the provider revoked it.
+        case connectionRemoved = "connection_removed"
+        /// `users link`: an operator linked a user to an identity at a provider; `detail.provider`, `detail.subject`.
+        case identityLinked = "identity_linked"
+        /// `users link --remove`.
+        case identityUnlinked = "identity_unlinked"
     }
 
     enum Outcome: String, Sendable {

@@ -29,6 +29,7 @@ struct ExpiredRecordSweeper: Service {
         ("client_assertion_jtis", "DELETE FROM client_assertion_jtis WHERE expires_at < now() - interval '5 minutes'"),
         ("outbound_fetch_budgets", "DELETE FROM outbound_fetch_budgets WHERE window_started_at < now() - interval '1 hour'"),
         ("login_attempts", "DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'"),
+        ("federated_logins", "DELETE FROM federated_logins WHERE expires_at < now()"),
         // The longest window is an hour (registrations); a counter older than two has ended.
         ("rate_limit_counters", "DELETE FROM rate_limit_counters WHERE window_start < now() - interval '2 hours'"),
     ]

@@ -44,7 +44,7 @@ struct RateLimiter: Sendable {
     func check(_ rule: RateLimitRule, key: String, now: Date, clientID: String? = nil, remoteAddress: String? = nil,
                connection: PostgresConnection? = nil) async throws -> OAuthError? {
         guard !rule.isOff else { return nil }
-        let bucket = "\(rule.limit.rawValue):\(key.prefix(512))"
+        let bucket = Self.bucket(rule, key: key)
         let query: PostgresQuery = """
             INSERT INTO rate_limit_counters AS c (bucket, window_start, count) VALUES (\(bucket), \(rule.windowStart(at: now)), 1)
             ON CONFLICT (bucket, window_start) DO UPDATE SET count = c.count + 1 WHERE c.count <= \(rule.maximum)
@@ -59,9 +59,23 @@ struct RateLimiter: Sendable {
             return try await database.query(query).first?.decode(Int.self)
         }
         if let count, count <= rule.maximum { return nil }
+        return try await refused(rule, key: key, firstInWindow: count != nil, now: now, clientID: clientID,
+                                 remoteAddress: remoteAddress, connection: connection)
+    }
+
+    /// The counter row every check of `key` under `rule` shares.
+    static func bucket(_ rule: RateLimitRule, key: String) -> String { "\(rule.limit.rawValue):\(key.prefix(512))" }
+
+    /// The 429 for a check the counter refused, counted in the metrics; the window's first refusal
+    /// for the key (`firstInWindow`, the one the upsert still counted) is also logged and audited.
+    /// Shared with the refresh grant's fast path, whose one statement counts the unit itself
+    /// (`TokenFamilyStore.rotateIfStillLive`).
+    func refused(_ rule: RateLimitRule, key: String, firstInWindow: Bool, now: Date, clientID: String? = nil,
+                 remoteAddress: String? = nil, connection: PostgresConnection? = nil) async throws -> OAuthError {
+        let bucket = Self.bucket(rule, key: key)
         metrics.rateLimited(rule.limit).increment()
         let retryAfter = rule.retryAfter(at: now)
-        if count != nil {
+        if firstInWindow {
             logger.notice("rate limit reached", metadata: ["limit": "\(rule.limit.rawValue)", "key": "\(bucket)",
                                                            "retry_after": "\(retryAfter)"])
             let detail = ["limit": rule.limit.rawValue, "key": String(key.prefix(200)),
@@ -112,5 +126,12 @@ struct RateLimitGate: Sendable {
                connection: PostgresConnection? = nil) async throws -> OAuthError? {
         try await limiter.check(rule, key: key, now: now, clientID: clientID, remoteAddress: remoteAddress,
                                 connection: connection)
+    }
+
+    /// The 429 for a unit the refresh grant's one statement was refused (see `RateLimiter.refused`).
+    func refused(key: String, firstInWindow: Bool, now: Date, clientID: String? = nil,
+                 remoteAddress: String? = nil) async throws -> OAuthError {
+        try await limiter.refused(rule, key: key, firstInWindow: firstInWindow, now: now, clientID: clientID,
+                                  remoteAddress: remoteAddress)
     }
 }

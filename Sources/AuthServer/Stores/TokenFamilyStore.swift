@@ -41,7 +41,8 @@ struct TokenFamilyStore: Sendable {
         }
     }
 
-    /// A refresh token with its family, locked `FOR UPDATE` for the length of the refresh.
+    /// A refresh token with its family: locked `FOR UPDATE` for the length of the refresh on the
+    /// transactional path (`lockRefreshToken`), read without a lock on the fast one (`readRefreshToken`).
     struct LockedRefreshToken: Sendable {
         let expiresAt: Date
         let rotatedAt: Date?
@@ -113,7 +114,7 @@ struct TokenFamilyStore: Sendable {
         try await database.transaction(body)
     }
 
-    private func mapping<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+    func mapping<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         try await StoreFailure.mapping("TokenFamilyStore", operation, body)
     }
 
@@ -168,18 +169,25 @@ struct TokenFamilyStore: Sendable {
 
     func lockRefreshToken(hash: [UInt8], connection: PostgresConnection) async throws -> LockedRefreshToken? {
         try await mapping("lockRefreshToken") {
-            let rows = try await connection.query("""
-                SELECT r.expires_at, r.rotated_at, r.replay_sealed, r.scope, f.id AS family_id, f.client_id, f.user_id,
-                       f.resource, f.revoked_at IS NOT NULL AS family_revoked,
-                       COALESCE((SELECT s.rotated_at IS NOT NULL FROM refresh_tokens s WHERE s.token_hash = r.successor_hash),
-                                false) AS successor_used
-                FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
-                WHERE r.token_hash = \(ByteBuffer(bytes: hash)) FOR UPDATE
-                """, logger: connection.logger)
+            let rows = try await connection.query(Self.refreshTokenQuery(hash: hash, lock: "FOR UPDATE"),
+                                                  logger: connection.logger)
             var found: LockedRefreshToken?
             for try await row in rows { found = try LockedRefreshToken(columns: row.columns) }
             return found
         }
+    }
+
+    /// The presented token with its family and what `RefreshDecision` needs; `lock` is `FOR UPDATE`
+    /// (the transactional path) or empty (the unlocked read of `TokenFamilyStore+UnlockedRefresh`).
+    static func refreshTokenQuery(hash: [UInt8], lock: String) -> PostgresQuery {
+        """
+        SELECT r.expires_at, r.rotated_at, r.replay_sealed, r.scope, f.id AS family_id, f.client_id, f.user_id,
+               f.resource, f.revoked_at IS NOT NULL AS family_revoked,
+               COALESCE((SELECT s.rotated_at IS NOT NULL FROM refresh_tokens s WHERE s.token_hash = r.successor_hash),
+                        false) AS successor_used
+        FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
+        WHERE r.token_hash = \(ByteBuffer(bytes: hash)) \(unescaped: lock)
+        """
     }
 
     /// One rotation, in one statement: the new access token's record, the successor (with the

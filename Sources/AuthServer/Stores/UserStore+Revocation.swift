@@ -22,6 +22,8 @@ extension UserStore {
             if disabled {
                 try await Self.endEverything(of: userID, reason: "user disabled", connection: connection)
                 try await APIKeyStore.revokeAll(ofUser: userID, connection: connection)
+                // Issue 12: a disabled user's connection tokens go too (not revoked at the provider).
+                try await UserConnectionStore.deleteAll(userID: userID, connection: connection)
             }
             _ = try await connection.query(
                 "UPDATE users SET disabled = \(disabled), updated_at = now() WHERE id = \(userID)", logger: connection.logger)

@@ -46,13 +46,16 @@ func buildResourceServer(
     let upstreams = GatewayUpstreams(dependencies: .init(configuration: configuration, database: database, logger: logger,
                                                          clock: clock, httpClient: httpClient))
     var upstreamServices: [any Service] = []
+    var tokenCaches: [ValidatedTokenCacheSweeper.Watched] = []
     for resource in catalog.resources {
         // One validator per resource: a token is accepted only where its `aud` names this resource,
         // and the validated-token cache is per audience, so a hit for one resource never serves another.
         // A resource with `identity.token` takes no API keys: RFC 8693 exchange needs our JWT as the
         // subject token, and a key must not travel on to the AuthServer's token endpoint.
+        let tokenCache = ValidatedTokenCache()
+        tokenCaches.append(.init(resource: resource.path, cache: tokenCache))
         let validator = TokenValidator(issuer: configuration.issuer, audience: resource.identifier.value, keys: keys,
-                                       revocations: feed, cache: ValidatedTokenCache(), clock: clock,
+                                       revocations: feed, cache: tokenCache, clock: clock,
                                        maximumLifetime: configuration.accessTokenLifetime, leeway: leeway,
                                        apiKeys: resource.configuration.identity.token ? nil : apiKeys)
         let metadataURL = configuration.resourceOrigin + ProtectedResourceMetadataEndpoint.wellKnownPrefix
@@ -73,9 +76,10 @@ func buildResourceServer(
         case .http, .stdio:
             let built = try upstreams.make(for: resource)
             upstreamServices += built.services
-            GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge, upstream: built.upstream,
-                            audit: DeniedCallAudit(database: database, logger: logger))
-                .addRoutes(to: mcpRoutes, path: resource.path)
+            var gateway = GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge,
+                                          upstream: built.upstream, audit: DeniedCallAudit(database: database, logger: logger))
+            gateway.connections = gatewayConnections(configuration, resource: resource, database: database, clock: clock)
+            gateway.addRoutes(to: mcpRoutes, path: resource.path)
         }
     }
     router.addHealthRoutes {
@@ -89,7 +93,8 @@ func buildResourceServer(
         server: HTTPServerSettings.server(idleTimeoutSeconds: configuration.httpIdleTimeoutSeconds),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                              serverName: "gatehouse-resource-server"),
-        services: [database.client, feed] + upstreamServices,
+        services: [database.client, feed, ValidatedTokenCacheSweeper(caches: tokenCaches, clock: clock, leeway: leeway)]
+            + upstreamServices,
         onServerRunning: onServerRunning,
         logger: logger)
     application.beforeServerStarts {

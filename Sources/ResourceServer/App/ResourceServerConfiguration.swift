@@ -34,6 +34,10 @@ struct ResourceServerConfiguration: Sendable {
     var exchangeCredentials: TokenExchangeClient.Credentials?
     /// `GATEHOUSE_API_KEYS` (default true): whether `gh_pat_…` API keys are accepted as bearer tokens.
     var apiKeysEnabled: Bool
+    /// The config file's `connections:` (issue 12) with their client secrets, and the key-encryption
+    /// key their tokens are sealed under: required exactly when there are connections.
+    var connections: ConnectionSettings = .empty
+    var keyEncryptionKey: KeyEncryptionKey?
 
     static let defaultResource = "http://localhost:8000/mcp"
     static let defaultIssuer = "http://localhost:9000"
@@ -68,6 +72,8 @@ struct ResourceServerConfiguration: Sendable {
         resources = ProtectedResourceCatalog(file: file, mcpResource: resource, defaultName: resourceName)
         exchangeCredentials = try TokenExchangeClient.Credentials.fromEnvironment(environment)
         apiKeysEnabled = try environment.bool("GATEHOUSE_API_KEYS", default: true)
+        connections = try ConnectionSettings(file: file, environment: environment)
+        keyEncryptionKey = try Self.connectionKeyEncryptionKey(environment, connections: connections, resources: resources)
     }
 
     /// MCP (Canonical Server URI): "Implementations SHOULD consistently use the canonical URI form".

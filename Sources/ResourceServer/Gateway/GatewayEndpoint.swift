@@ -30,6 +30,8 @@ struct GatewayEndpoint: Sendable {
     let challenge: BearerChallenge
     let upstream: any MCPUpstream
     let audit: DeniedCallAudit?
+    /// The resource's `connections:` (issue 12); nil when it names none.
+    var connections: GatewayConnections? = nil
 
     static let maximumBodySize = MCPEndpoint.maximumBodySize
 
@@ -91,8 +93,14 @@ struct GatewayEndpoint: Sendable {
         }
         // The client's token is kept only for the token exchange (identity.token); it is never forwarded.
         let token = (try? BearerToken.extract(from: request).get()) ?? ""
-        let upstreamRequest = UpstreamRequest(method: request.method, headers: headers, body: body, identity: identity,
+        var upstreamRequest = UpstreamRequest(method: request.method, headers: headers, body: body, identity: identity,
                                               accessToken: token, requestID: context.id)
+        if let connections {
+            switch try await connectionTokens(connections, body: body, identity: identity, logger: context.logger) {
+            case .success(let tokens): upstreamRequest.connectionTokens = tokens
+            case .failure(let refusal): return refusal.response
+            }
+        }
         return try await upstream.handle(upstreamRequest, context: context)
     }
 

@@ -13,6 +13,9 @@ struct UpstreamRequest: Sendable {
     var identity: VerifiedIdentity     // the verified caller (subject, username?, client, scopes, token id)
     var accessToken: String            // the client's token: ONLY for RFC 8693 exchange, never forwarded
     var requestID: String              // for logs
+    /// The caller's current token for each of the resource's `connections:` (issue 12), for the
+    /// upstream's `X-Gatehouse-Connection-<id>` header or `GATEHOUSE_CONNECTION_<ID>_TOKEN`.
+    var connectionTokens: [ConnectionToken] = []
 }
 
 /// An upstream MCP server behind the gateway (Streamable HTTP or stdio), one per configured resource.

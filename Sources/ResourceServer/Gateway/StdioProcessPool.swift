@@ -42,6 +42,8 @@ actor StdioProcessPool: Service {
     private struct Entry {
         let router: StdioSessionRouter
         let ready: Task<Void, any Error>
+        /// SHA-256 over the connection tokens the process was started with (issue 12).
+        var connections: [UInt8] = []
     }
 
     let settings: Settings
@@ -102,10 +104,20 @@ actor StdioProcessPool: Service {
     // MARK: - Calls
 
     /// The router of `subject`'s process (or the shared one), started if there is none or it crashed.
-    func router(for subject: String, username: @Sendable () async -> String?) async throws -> StdioSessionRouter {
+    /// `connections`: the user's connection tokens (issue 12), in the child's environment; a
+    /// process started with other values (a token was refreshed or reconnected) is replaced.
+    func router(for subject: String, connections: [ConnectionToken] = [],
+                username: @Sendable () async -> String?) async throws -> StdioSessionRouter {
         let key = settings.perUser ? subject : ""
+        let fingerprint = Self.fingerprint(connections)
         while true {
             guard !isShuttingDown else { throw Failure.shuttingDown }
+            if let entry = entries[key], entry.router.isAlive, entry.connections != fingerprint {
+                logger.info("replacing an upstream process: the user's connection token changed", metadata: ["resource": "\(resource)"])
+                entries[key] = nil
+                updateGauge()
+                retire(entry.router)
+            }
             if let entry = entries[key] {
                 if entry.router.isAlive {
                     try await entry.ready.value
@@ -119,7 +131,7 @@ actor StdioProcessPool: Service {
             let identity = settings.perUser ? (subject: subject, username: await username()) : nil
             // `username()` suspended: another call may have started this user's process meanwhile.
             if entries[key] != nil { continue }
-            return try await start(key: key, identity: identity)
+            return try await start(key: key, identity: identity, connections: connections, fingerprint: fingerprint)
         }
     }
 
@@ -137,7 +149,8 @@ actor StdioProcessPool: Service {
         await entries[settings.perUser ? subject : ""]?.router.pid
     }
 
-    private func start(key: String, identity: (subject: String, username: String?)?) async throws -> StdioSessionRouter {
+    private func start(key: String, identity: (subject: String, username: String?)?, connections: [ConnectionToken] = [],
+                       fingerprint: [UInt8] = []) async throws -> StdioSessionRouter {
         var processLogger = logger
         processLogger[metadataKey: "sub"] = "\(identity?.subject ?? "(shared)")"
         processLogger[metadataKey: "resource"] = "\(resource)"
@@ -145,13 +158,14 @@ actor StdioProcessPool: Service {
                                         logger: processLogger)
         let command = StdioProcess.Command(
             arguments: settings.command,
-            environment: Self.childEnvironment(base: baseEnvironment, configured: settings.environment, identity: identity))
+            environment: Self.childEnvironment(base: baseEnvironment, configured: settings.environment, identity: identity,
+                                               connections: connections))
         let ready = Task { [settings] in
             try await router.start(command, startTimeout: settings.startTimeout, grace: settings.grace,
                                    maximumMessageSize: settings.maximumMessageSize,
                                    onExit: { [weak self] in await self?.exited(key: key, router: router) })
         }
-        entries[key] = Entry(router: router, ready: ready)
+        entries[key] = Entry(router: router, ready: ready, connections: fingerprint)
         updateGauge()
         do {
             try await ready.value
@@ -224,7 +238,8 @@ actor StdioProcessPool: Service {
     /// Nothing else of Gatehouse's environment (DATABASE_URL, keys, secrets) and nothing of
     /// another user is in it.
     static func childEnvironment(base: [String: String], configured: [String: String],
-                                 identity: (subject: String, username: String?)?) -> [String: String] {
+                                 identity: (subject: String, username: String?)?,
+                                 connections: [ConnectionToken] = []) -> [String: String] {
         var environment = [
             "PATH": base["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
             "HOME": base["HOME"] ?? "/",
@@ -235,8 +250,15 @@ actor StdioProcessPool: Service {
         if let identity {
             environment[subjectVariable] = identity.subject
             environment[usernameVariable] = identity.username ?? ""
+            for token in connections { environment[token.environmentVariable] = token.value }
         }
         return environment
+    }
+
+    /// Which tokens a process holds, without keeping them: SHA-256 over (variable, value) pairs.
+    static func fingerprint(_ connections: [ConnectionToken]) -> [UInt8] {
+        guard !connections.isEmpty else { return [] }
+        return Digest.sha256(connections.map { "\($0.environmentVariable)=\($0.value)" }.sorted().joined(separator: "\u{0}"))
     }
 
     static let subjectVariable = "GATEHOUSE_SUBJECT"

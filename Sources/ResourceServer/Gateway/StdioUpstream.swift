@@ -71,7 +71,7 @@ struct StdioUpstream: MCPUpstream {
         let caller = StdioSessionRouter.Caller(subject: subject, session: session)
         switch envelope.kind {
         case .request("initialize"):
-            return try await initialize(envelope, subject: subject, logger: context.logger)
+            return try await initialize(envelope, subject: subject, connections: request.connectionTokens, logger: context.logger)
         case .notification("notifications/initialized"):
             return Response(status: .accepted)
         case .notification(let method):
@@ -84,21 +84,22 @@ struct StdioUpstream: MCPUpstream {
             return Response(status: .accepted)
         case .request:
             return try await call(message, envelope: envelope, caller: caller, acceptsStream: Self.acceptsStream(request.headers),
-                                  logger: context.logger)
+                                  connections: request.connectionTokens, logger: context.logger)
         }
     }
 
-    private func router(for subject: String, logger: Logger) async -> StdioSessionRouter? {
+    private func router(for subject: String, connections: [ConnectionToken], logger: Logger) async -> StdioSessionRouter? {
         do {
-            return try await pool.router(for: subject, username: { await username(subject) })
+            return try await pool.router(for: subject, connections: connections, username: { await username(subject) })
         } catch {
             logger.warning("no upstream process for the call", metadata: ["error": "\(error)"])
             return nil
         }
     }
 
-    private func initialize(_ envelope: JSONRPCEnvelope, subject: String, logger: Logger) async throws -> Response {
-        guard let router = await router(for: subject, logger: logger) else { return UpstreamFailure.unavailable() }
+    private func initialize(_ envelope: JSONRPCEnvelope, subject: String, connections: [ConnectionToken],
+                            logger: Logger) async throws -> Response {
+        guard let router = await router(for: subject, connections: connections, logger: logger) else { return UpstreamFailure.unavailable() }
         let version = StdioMessages.negotiatedVersion(requested: envelope.requestedProtocolVersion,
                                                        child: await router.childProtocolVersion)
         let body = StdioMessages.initializeResult(idJSON: envelope.idJSON ?? "null", childResult: await router.childInitializeResult,
@@ -114,8 +115,10 @@ struct StdioUpstream: MCPUpstream {
     /// one JSON object". A call the child answers straight away is JSON; one that first sends
     /// progress, log messages or server requests becomes a stream of them, ending with the answer.
     private func call(_ message: [UInt8], envelope: JSONRPCEnvelope, caller: StdioSessionRouter.Caller,
-                      acceptsStream: Bool, logger: Logger) async throws -> Response {
-        guard let router = await router(for: caller.subject, logger: logger) else { return UpstreamFailure.unavailable() }
+                      acceptsStream: Bool, connections: [ConnectionToken], logger: Logger) async throws -> Response {
+        guard let router = await router(for: caller.subject, connections: connections, logger: logger) else {
+            return UpstreamFailure.unavailable()
+        }
         let messages: AsyncStream<[UInt8]>
         do {
             messages = try await router.forward(request: message, from: caller)

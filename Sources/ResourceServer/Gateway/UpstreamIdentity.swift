@@ -67,6 +67,11 @@ struct UpstreamIdentity: Sendable {
     /// Adds what `options` asks for. Throws when no token can be obtained for the upstream.
     func apply(to headers: inout HTTPHeaders, for request: UpstreamRequest, logger: Logger) async throws(TokenExchangeError) {
         Self.removeClientSupplied(from: &headers)
+        // Issue 12: the user's own token at each connection of the resource, set only here (any
+        // X-Gatehouse-Connection-* the client sent was removed with the rest of X-Gatehouse-*).
+        for token in request.connectionTokens {
+            headers.add(name: token.headerName, value: token.value)
+        }
         if options.headers {
             let identity = request.identity
             headers.add(name: Self.subject.rawName, value: identity.subject)

@@ -9,11 +9,11 @@ extension ToolDefinition {
         annotations: .init(title: "Who am I", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
         requiredScopes: []
     ) { _, identity in
-        struct Output: Encodable, Sendable {
-            let subject: String
-            let client_id: String
-            let scopes: [String]
-        }
-        return try ToolResult.json(Output(subject: identity.subject, client_id: identity.clientID, scopes: identity.scopes.tokens))
+        // Built as a `Value` directly: no encode-and-decode round trip for the structured copy.
+        try ToolResult.json(Value.object([
+            "subject": .string(identity.subject),
+            "client_id": .string(identity.clientID),
+            "scopes": .array(identity.scopes.tokens.map(Value.string)),
+        ]))
     }
 }

@@ -20,6 +20,12 @@ public struct GatehouseConfigFile: Sendable, Equatable {
     public var resources: [ProtectedResourceConfiguration]
     /// `clients:` (pre-registered clients, AuthServer only) in the file's order.
     public var clients: [PreregisteredClientConfiguration] = []
+    /// `login:` (AuthServer only): whether the password form is offered.
+    public var login = LoginConfiguration()
+    /// `identity_providers:` (AuthServer only; IdentityProviderConfiguration.swift) in the file's order.
+    public var identityProviders: [IdentityProviderConfiguration] = []
+    /// `connections:` (per-user tokens for third-party APIs, ConnectionConfiguration.swift) in the file's order.
+    public var connections: [ConnectionConfiguration] = []
 
     /// The largest file accepted: a configuration, not a data set.
     static let maximumSize = 1 << 20
@@ -87,6 +93,12 @@ public struct GatehouseConfigFile: Sendable, Equatable {
                 file.resources = try ResourceListParser.parse(value)
             } else if key == "clients" {
                 file.clients = try ClientListParser.parse(value)
+            } else if key == "login" {
+                file.login = try IdentityProviderListParser.parseLogin(value)
+            } else if key == "identity_providers" {
+                file.identityProviders = try IdentityProviderListParser.parse(value)
+            } else if key == "connections" {
+                file.connections = try ConnectionListParser.parse(value)
             } else if let variable = settingKeys[key] {
                 file.settings[variable] = try value.settingValue()
             } else if key == "kek" {
@@ -94,10 +106,22 @@ public struct GatehouseConfigFile: Sendable, Equatable {
             } else if key.hasPrefix("insecure_") {
                 throw value.error("insecure switches are accepted only as environment variables (GATEHOUSE_\(key.uppercased()))")
             } else {
-                throw value.error("unknown key; expected resources, clients or one of \(settingKeys.keys.sorted().joined(separator: ", "))")
+                throw value.error("unknown key; expected resources, clients, connections, login, identity_providers or one of \(settingKeys.keys.sorted().joined(separator: ", "))")
             }
         }
+        try file.checkConnectionNames(source: source)
         return file
+    }
+
+    /// Every resource's `connections:` names a connection of the file (in any order of the keys).
+    private func checkConnectionNames(source: String) throws {
+        let known = Set(connections.map(\.id))
+        for (index, resource) in resources.enumerated() {
+            for name in resource.connections where !known.contains(name) {
+                throw ConfigurationError("\(source): resources[\(index)].connections",
+                                         "\(name) is not the id of an entry of connections: (\(known.sorted().joined(separator: ", ")))")
+            }
+        }
     }
 
     /// Yams' messages carry the line and column; the description is what an operator needs.

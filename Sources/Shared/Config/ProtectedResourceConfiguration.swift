@@ -13,9 +13,13 @@ public struct ProtectedResourceConfiguration: Sendable, Equatable {
     public var tools: [ToolScopeRule]
     public var upstream: Upstream
     public var identity: Identity
+    /// `connections:` the ids of the config file's connections whose user tokens this resource's
+    /// tools receive (ConnectionConfiguration.swift); empty for most resources.
+    public var connections: [String]
 
     public init(path: String, name: String, scopes: [ScopeCatalog.Entry], tools: [ToolScopeRule],
-                upstream: Upstream, identity: Identity = .init()) {
+                upstream: Upstream, identity: Identity = .init(), connections: [String] = []) {
+        self.connections = connections
         self.path = path
         self.name = name
         self.scopes = scopes
@@ -110,7 +114,7 @@ public struct ProtectedResourceConfiguration: Sendable, Equatable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.path == rhs.path && lhs.name == rhs.name && lhs.scopes.map(\.name) == rhs.scopes.map(\.name)
             && lhs.scopes.map(\.consentText) == rhs.scopes.map(\.consentText) && lhs.tools == rhs.tools
-            && lhs.upstream == rhs.upstream && lhs.identity == rhs.identity
+            && lhs.upstream == rhs.upstream && lhs.identity == rhs.identity && lhs.connections == rhs.connections
     }
 }
 

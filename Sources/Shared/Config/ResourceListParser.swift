@@ -46,7 +46,7 @@ enum ResourceListParser {
     }
 
     private static func parseResource(_ node: ConfigFileNode) throws -> ProtectedResourceConfiguration {
-        let fields = try node.fields(allowed: ["path", "name", "scopes", "tools", "upstream", "identity", "builtin"])
+        let fields = try node.fields(allowed: ["path", "name", "scopes", "tools", "upstream", "identity", "builtin", "connections"])
         guard let pathNode = fields["path"] else { throw node.error("path is missing") }
         let path = try parsePath(pathNode)
         if let builtinNode = fields["builtin"] {
@@ -54,7 +54,7 @@ enum ResourceListParser {
             guard let builtin = ProtectedResourceConfiguration.Builtin(rawValue: raw) else {
                 throw builtinNode.error("\"\(raw)\" is not a built-in; expected one of \(ProtectedResourceConfiguration.Builtin.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            for key in ["upstream", "scopes", "tools", "identity"] {
+            for key in ["upstream", "scopes", "tools", "identity", "connections"] {
                 if let extra = fields[key] {
                     throw extra.error("a built-in resource has its own \(key == "upstream" ? "tools" : key); use either builtin or upstream")
                 }
@@ -77,7 +77,18 @@ enum ResourceListParser {
         let tools = try parseTools(toolsNode, defined: Set(scopes.map(\.name)))
         return ProtectedResourceConfiguration(
             path: path, name: name, scopes: scopes, tools: tools, upstream: try parseUpstream(upstreamNode),
-            identity: try fields["identity"].map(parseIdentity) ?? .init())
+            identity: try fields["identity"].map(parseIdentity) ?? .init(),
+            connections: try fields["connections"].map(parseConnectionNames) ?? [])
+    }
+
+    /// `connections: [id, …]`: each named once; that each is a connection of the file is checked
+    /// once the whole file is read (GatehouseConfigFile).
+    private static func parseConnectionNames(_ node: ConfigFileNode) throws -> [String] {
+        let names = try node.strings()
+        for (index, name) in names.enumerated() where names[..<index].contains(name) {
+            throw ConfigFileNode(node: node.node, path: "\(node.path)[\(index)]", source: node.source).error("\(name) is listed twice")
+        }
+        return names
     }
 
     /// `/segment/segment`, each segment RFC 3986 unreserved characters only, so the path is its

@@ -19,7 +19,8 @@ public struct Migration: Sendable {
 public enum Migrations {
     public static let all: [Migration] = [initialSchema, clientMetadataDocuments, clientAuthentication, openIDConnect,
                                            revokedSigningKeys, loginAttempts, gatewaySessionKeys,
-                                           preregisteredClients, apiKeys, clientReaping, rateLimits, accountSessions]
+                                           preregisteredClients, apiKeys, clientReaping, rateLimits, accountSessions,
+                                           userIdentities, connections]
 
     static let initialSchema = Migration(version: 1, name: "initial schema", statements: [
         """

@@ -123,6 +123,35 @@ import Testing
         }
     }
 
+    @Test("Twenty concurrent refreshes of one token, token limit on: all 200 with one answer, one live successor, one unit of the limit")
+    func concurrentRefreshStormTakesOneUnit() async throws {
+        try await TestAuthServer.run(.live, overrides: ["GATEHOUSE_RATE_LIMIT_TOKEN_REQUESTS_PER_MINUTE": "1000"]) { server in
+            let client = try await server.registerClient()
+            var browser = Browser(server)
+            let tokens = try await server.issueTokens(client, browser: &browser)
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await server.postFormOnNewConnection("/token", [
+                            ("grant_type", "refresh_token"), ("refresh_token", tokens.refreshToken), ("client_id", client.id),
+                        ])
+                    }
+                }
+                return try await group.reduce(into: [Reply]()) { $0.append($1) }
+            }
+            #expect(Set(replies.map(\.status)) == [.ok], "\(replies.map(\.body).prefix(3))")
+            #expect(Set(replies.map(\.body)).count == 1)
+            #expect(try await server.revokedTokenFamilies(of: client.id) == 0)
+            #expect(try await server.count("""
+                SELECT count(*)::int FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
+                WHERE f.client_id = \(client.id) AND r.rotated_at IS NULL
+                """) == 1)
+            // Replays are the answer already given, not new requests: only the rotation counted.
+            #expect(try await server.count(
+                "SELECT COALESCE(sum(count), 0)::int FROM rate_limit_counters WHERE bucket = \("token:" + client.id)") == 2)
+        }
+    }
+
     @Test("Two concurrent refreshes of one token both succeed with the same answer (two HTTP connections, real PostgreSQL)")
     func concurrentRefreshesAgree() async throws {
         try await TestAuthServer.run(.live) { server in

@@ -46,6 +46,10 @@ struct NotesToolsTests {
             #expect(modern.status == .ok && !modern.isToolError, "\(modern.toolText)")
             let found = try await Self.search(client, "data:", token: alice)
             #expect(Set(found) == ["data:,hello", "data:text/plain;base64,aGk="], "\(found)")
+            // The structured copy too: it used to be read back with the SDK's decoder, which made it binary data.
+            let listed = try await client.callTool("notes_search", ["query": "data:,"], token: alice)
+            let structured = (listed.result?["structuredContent"] as? [String: Any])?["notes"] as? [[String: Any]]
+            #expect(structured?.compactMap { $0["text"] as? String } == ["data:,hello"], "\(listed.body)")
         }
     }
 
@@ -130,7 +134,11 @@ struct NotesToolsTests {
             #expect(reply.toolOutput["subject"] as? String == "user-42")
             #expect(reply.toolOutput["client_id"] as? String == "inspector")
             #expect(reply.toolOutput["scopes"] as? [String] == ["notes:read", "notes:write"])
-            #expect((reply.result?["structuredContent"] as? [String: Any])?["subject"] as? String == "user-42")
+            let structured = reply.result?["structuredContent"] as? [String: Any]
+            #expect(structured?["subject"] as? String == "user-42")
+            #expect(structured?["client_id"] as? String == "inspector")
+            #expect(structured?["scopes"] as? [String] == ["notes:read", "notes:write"])
+            #expect(reply.toolText == #"{"client_id":"inspector","scopes":["notes:read","notes:write"],"subject":"user-42"}"#)
         }
     }
 

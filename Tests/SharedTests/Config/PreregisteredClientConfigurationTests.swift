@@ -48,7 +48,7 @@ import Testing
         ("clients:\n  - id: a\n    name: A\n    redirect_uris: [https://a.example/cb]\n    secret_file: /x\n    secret_env: X", "clients[0].secret_env: use one of secret_file and secret_env"),
         ("clients:\n  - id: a b\n    name: A\n    redirect_uris: [https://a.example/cb]\n    public: true", "clients[0].id: must be 1 to 128 letters"),
         ("clients:\n  - id: \"-a\"\n    name: A\n    redirect_uris: [https://a.example/cb]\n    public: true", "clients[0].id: must be 1 to 128 letters, digits or . _ -, starting with a letter or digit"),
-        ("client:\n  - id: a", "client: unknown key; expected resources, clients or one of"),
+        ("client:\n  - id: a", "client: unknown key; expected resources, clients, connections, login, identity_providers or one of"),
     ])
     func shapeErrors(text: String, expected: String) {
         do {

@@ -24,6 +24,8 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--record", required=True)
 parser.add_argument("--issuer", required=True)
 parser.add_argument("--stateless", action="store_true")
+# Issue 12: where the `connection` tool checks a connection token (the third-party API's userinfo).
+parser.add_argument("--connection-userinfo", default=None)
 args = parser.parse_args()
 
 URL = f"http://127.0.0.1:{args.port}/mcp"
@@ -55,6 +57,28 @@ async def whoami(ctx: Context) -> str:
     """Who the gateway says is calling, and whether its token verifies."""
     headers = ctx.headers or {}
     return json.dumps({"headers": gatehouse_headers(ctx), "token": verify(headers.get("authorization"))})
+
+
+@mcp.tool()
+async def connection(id: str, ctx: Context) -> str:
+    """What the gateway sent in X-Gatehouse-Connection-<id> (issue 12): whether it came, a SHA-256 of
+    it (never the token), and what the third-party API's userinfo says about it."""
+    import hashlib
+
+    import httpx
+    headers = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+    token = headers.get(f"x-gatehouse-connection-{id.lower()}")
+    result = {"present": token is not None, "count": len((headers.get(f"x-gatehouse-connection-{id.lower()}") or "").split(", ")),
+              "authorization": "authorization" in headers,
+              "connection_headers": sorted(k for k in headers if k.startswith("x-gatehouse-connection-"))}
+    if token:
+        result["sha256"] = hashlib.sha256(token.encode()).hexdigest()
+        if args.connection_userinfo:
+            async with httpx.AsyncClient(timeout=10) as client:
+                r = await client.get(args.connection_userinfo, headers={"Authorization": f"Bearer {token}"})
+            result["userinfo_status"] = r.status_code
+            result["userinfo_sub"] = r.json().get("sub") if r.status_code == 200 else None
+    return json.dumps(result)
 
 
 @mcp.tool()

@@ -2,13 +2,14 @@ import NIOCore
 
 /// Which addresses the authorization server may connect to when it fetches a client ID metadata
 /// document: the client chooses the URL, so without this any visitor could make the server probe
-/// its own network.
+/// its own network. In Shared because the ResourceServer follows the same rules when it refreshes
+/// a user's connection tokens (docs/federation.md, "Connections").
 ///
 /// draft-ietf-oauth-client-id-metadata-document-00 §6.5: "Authorization servers SHOULD avoid
 /// fetching any URLs using private or loopback addresses and consider network policies or other
 /// measures to prevent making requests to these addresses."
-enum OutboundAddressPolicy {
-    enum Verdict: Equatable, Sendable {
+public enum OutboundAddressPolicy {
+    public enum Verdict: Equatable, Sendable {
         case publicAddress
         /// Refused unless GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK is set (tests).
         case loopback
@@ -46,7 +47,7 @@ enum OutboundAddressPolicy {
         Range(prefix: [0xff], bits: 8, name: "multicast (ff00::/8)"),
     ]
 
-    static func classify(_ address: SocketAddress) -> Verdict {
+    public static func classify(_ address: SocketAddress) -> Verdict {
         switch address {
         case .v4(let v4):
             var raw = v4.address.sin_addr
@@ -60,7 +61,7 @@ enum OutboundAddressPolicy {
     }
 
     /// Four bytes in network order.
-    static func classify(ipv4 bytes: [UInt8]) -> Verdict {
+    public static func classify(ipv4 bytes: [UInt8]) -> Verdict {
         guard bytes.count == 4 else { return .refused("a malformed IPv4 address") }
         if bytes[0] == 127 { return .loopback }
         if let range = ipv4.first(where: { matches(bytes, $0) }) { return .refused("a \(range.name) address") }
@@ -69,7 +70,7 @@ enum OutboundAddressPolicy {
 
     /// Sixteen bytes in network order. Addresses that embed an IPv4 address (mapped, NAT64, 6to4)
     /// are judged by the embedded one.
-    static func classify(ipv6 bytes: [UInt8]) -> Verdict {
+    public static func classify(ipv6 bytes: [UInt8]) -> Verdict {
         guard bytes.count == 16 else { return .refused("a malformed IPv6 address") }
         let first96 = bytes.prefix(12)
         if first96.allSatisfy({ $0 == 0 }) {

@@ -1,0 +1,53 @@
+import Foundation
+import Shared
+
+/// The config file's `login:` and `identity_providers:` (issue 12). Read with the rest of the
+/// configuration; the client secrets are read only when the server is built (`resolve`), so an
+/// admin command that reads the configuration does not need them, and a missing secret stops
+/// `serve` with one line naming the key.
+struct FederationSettings: Sendable {
+    var passwordLogin: Bool
+    var providers: [IdentityProviderConfiguration]
+    /// The config file's path, for messages.
+    var file: String
+    /// Where `client_secret_env` names are looked up: the environment layered over the file.
+    var environment: Environment
+
+    init(file: GatehouseConfigFile?, environment: Environment) throws {
+        passwordLogin = file?.login.password ?? true
+        providers = file?.identityProviders ?? []
+        self.file = file?.path ?? ""
+        self.environment = environment
+        if !passwordLogin && providers.isEmpty {
+            throw ConfigurationError("\(GatehouseConfigFile.variable) \(self.file): login.password",
+                                     "is false but no identity_providers are configured: nobody could sign in")
+        }
+    }
+
+    /// Every provider with its client secret.
+    func resolve() throws -> [ResolvedIdentityProvider] {
+        let source = "\(GatehouseConfigFile.variable) \(file)"
+        return try providers.map { entry in
+            func error(_ problem: String) -> ConfigurationError {
+                ConfigurationError("\(source): \(entry.keyPath).\(entry.secret.key)", problem)
+            }
+            let secret: String
+            switch entry.secret {
+            case .file(let path):
+                guard let data = FileManager.default.contents(atPath: path) else { throw error("cannot read \(path)") }
+                secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            case .environment(let name):
+                guard let value = environment.string(name) else { throw error("\(name) is not set") }
+                secret = value
+            }
+            guard !secret.isEmpty, secret.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw error("the client secret must be printable ASCII without spaces")
+            }
+            return ResolvedIdentityProvider(configuration: entry, clientSecret: secret)
+        }
+    }
+
+    var loginOptions: LoginOptions {
+        LoginOptions(password: passwordLogin, providers: providers.map { ($0.id, $0.name) })
+    }
+}
