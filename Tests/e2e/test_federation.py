@@ -6,7 +6,7 @@ database, KEK and pre-registered client, on 127.0.0.2). The downstream Gatehouse
 against a loopback server that answers in GitHub's shapes (upstreams/github_api.py). The official
 MCP Python SDK client and headless Chromium each sign in through the upstream's own login and
 consent pages; an allow rule that does not match ends on the refusal page; a callback replayed in
-another browser is refused.
+another browser is refused; headless Chromium signs in to the account page with its provider button.
 """
 from __future__ import annotations
 
@@ -239,4 +239,27 @@ def test_headless_chromium_signs_in_through_the_upstream_pages(federation, callb
     wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button[value=approve]"))).click()
     assert arrived.wait(15), f"the browser never reached the client's callback: {browser.current_url}"
     assert received.get("code") and received.get("state") == "st", received
+    assert email in links(d)
+
+
+def test_headless_chromium_signs_in_to_the_account_page_through_a_provider(federation, browser):
+    """The account page's own "Sign in with …" button: the same upstream pages, back on /account."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    d, up, _ = federation
+    email = f"account-{secrets.token_hex(3)}@example.com"
+    username, password = upstream_person(up, email)
+    wait = WebDriverWait(browser, 15)
+    browser.get(d.issuer + "/account")
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "form[action='/account/login/corp'] button"))).click()
+    wait.until(ec.url_contains(up.issuer))
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button[value=approve]"))).click()
+    wait.until(ec.url_to_be(d.issuer + "/account"))
+    wait.until(ec.presence_of_element_located((By.ID, "page-title")))
+    assert "Your account" in browser.page_source and email in browser.page_source, browser.page_source[:600]
     assert email in links(d)
