@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import Shared
 
 /// Fetches a client ID metadata document, or a `private_key_jwt` client's JWK Set: one GET,
 /// `Accept: application/json`, no redirects followed, 5 s, at most 5 KiB (a JWKS: 32 KiB), and

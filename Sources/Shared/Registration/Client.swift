@@ -1,9 +1,8 @@
 import Foundation
-import Shared
 
 /// A client as Gatehouse stores it.
-struct Client: Sendable {
-    enum AuthMethod: String, Sendable, CaseIterable {
+public struct Client: Sendable {
+    public enum AuthMethod: String, Sendable, CaseIterable {
         case none
         case clientSecretBasic = "client_secret_basic"
         case clientSecretPost = "client_secret_post"
@@ -11,37 +10,37 @@ struct Client: Sendable {
         case privateKeyJWT = "private_key_jwt"
     }
 
-    var clientID: String
-    var authMethod: AuthMethod
-    var secretHash: [UInt8]?
-    var name: String?
-    var clientURI: String?
-    var redirectURIs: [String]
-    var grantTypes: [String]
+    public var clientID: String
+    public var authMethod: AuthMethod
+    public var secretHash: [UInt8]?
+    public var name: String?
+    public var clientURI: String?
+    public var redirectURIs: [String]
+    public var grantTypes: [String]
     /// The scopes it registered for, narrowed to what we know; empty means every known scope.
-    var scope: ScopeSet
-    var applicationType: String
-    var registrationKind: String
-    var createdAt: Date
+    public var scope: ScopeSet
+    public var applicationType: String
+    public var registrationKind: String
+    public var createdAt: Date
     /// `private_key_jwt` only: where the client publishes its keys, or the keys themselves, and
     /// the one algorithm it signs with when it registered `token_endpoint_auth_signing_alg`.
-    var jwksURI: String? = nil
-    var jwks: JWKS? = nil
-    var signingAlgorithm: JWSAlgorithm? = nil
+    public var jwksURI: String? = nil
+    public var jwks: JWKS? = nil
+    public var signingAlgorithm: JWSAlgorithm? = nil
     /// Pre-registered first-party clients only: the consent page is skipped (`clients create --trusted`).
-    var trusted: Bool = false
+    public var trusted: Bool = false
 
-    var isPublic: Bool { authMethod == .none }
+    public var isPublic: Bool { authMethod == .none }
 
     /// `registration_kind` of a client identified by the URL of its metadata document.
-    static let metadataDocumentKind = "metadata_document"
-    var isMetadataDocument: Bool { registrationKind == Self.metadataDocumentKind }
+    public static let metadataDocumentKind = "metadata_document"
+    public var isMetadataDocument: Bool { registrationKind == Self.metadataDocumentKind }
 
     /// Were this client's redirect URIs chosen by the operator rather than by whoever registered
     /// it? Dynamically registered and metadata-document clients pick their own, so an error for
     /// them must not redirect before a person has signed in (RFC 9700 §4.11.2).
-    var redirectURIsAreVetted: Bool { !(registrationKind == "dynamic" || isMetadataDocument) }
+    public var redirectURIsAreVetted: Bool { !(registrationKind == "dynamic" || isMetadataDocument) }
 
     /// Scope used when an authorization request has none (ChatGPT reconnects without one).
-    var defaultScope: ScopeSet { scope.isEmpty ? ScopeSet(tokens: ScopeCatalog.names) : scope }
+    public var defaultScope: ScopeSet { scope.isEmpty ? ScopeSet(tokens: ScopeCatalog.names) : scope }
 }

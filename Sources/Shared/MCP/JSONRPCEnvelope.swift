@@ -6,40 +6,44 @@ import Foundation
 /// cannot read would leave the request waiting, and a batch is not valid in MCP since 2025-06-18
 /// ("the JSON-RPC batching support was removed"). Checking here turns all of those into a 400 with a
 /// JSON-RPC error, and tells the endpoint which tool a `tools/call` targets (for the scope check).
-struct JSONRPCEnvelope: Sendable {
-    enum Kind: Sendable, Equatable {
+public struct JSONRPCEnvelope: Sendable {
+    public enum Kind: Sendable, Equatable {
         case request(method: String)
         case notification(method: String)
         case response
     }
 
-    struct Invalid: Error, Sendable {
+    public struct Invalid: Error, Sendable {
         /// -32700 parse error or -32600 invalid request (JSON-RPC 2.0 §5.1).
-        let code: Int
-        let message: String
+        public let code: Int
+        public let message: String
     }
 
-    let kind: Kind
+    /// The `params._meta` key of an MCP 2026-07-28 (stateless) request's protocol version
+    /// (the ResourceServer's `StatelessRequest.protocolVersionKey`).
+    public static let protocolVersionMetaKey = "io.modelcontextprotocol/protocolVersion"
+
+    public let kind: Kind
     /// `params.name` of a `tools/call`.
-    let toolName: String?
+    public let toolName: String?
     /// `params.protocolVersion` of an `initialize`.
-    let requestedProtocolVersion: String?
+    public let requestedProtocolVersion: String?
     /// The request's id as JSON text (`7` or `"abc"`), for answers Gatehouse writes itself.
-    var idJSON: String? = nil
+    public var idJSON: String? = nil
     /// Whether `params.cursor` was sent (a paginated `tools/list`).
-    var hasCursor = false
+    public var hasCursor = false
     /// Whether `params._meta` names `io.modelcontextprotocol/protocolVersion`: an MCP 2026-07-28
     /// (stateless) request, whatever its headers say (`StatelessRequest`).
-    var hasPerRequestProtocolVersion = false
+    public var hasPerRequestProtocolVersion = false
 
-    var method: String? {
+    public var method: String? {
         switch kind {
         case .request(let method), .notification(let method): method
         case .response: nil
         }
     }
 
-    static func parse(_ body: Data) throws(Invalid) -> JSONRPCEnvelope {
+    public static func parse(_ body: Data) throws(Invalid) -> JSONRPCEnvelope {
         let message: Message
         do {
             message = try JSONDecoder().decode(Message.self, from: body)
@@ -88,7 +92,7 @@ struct JSONRPCEnvelope: Sendable {
                 protocolVersion = try? container.decodeIfPresent(String.self, forKey: .protocolVersion)
                 cursor = container.contains(.cursor) ? ((try? container.decode(String.self, forKey: .cursor)) ?? "") : nil
                 if container.contains(._meta), let meta = try? container.nestedContainer(keyedBy: MetaKey.self, forKey: ._meta) {
-                    hasPerRequestProtocolVersion = meta.contains(MetaKey(stringValue: StatelessRequest.protocolVersionKey))
+                    hasPerRequestProtocolVersion = meta.contains(MetaKey(stringValue: JSONRPCEnvelope.protocolVersionMetaKey))
                 }
             }
 
