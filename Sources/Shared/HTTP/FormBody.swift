@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 
 /// An `application/x-www-form-urlencoded` body (token, revocation, login and consent forms),
 /// with repeated parameters kept so they can be refused (RFC 6749 §3.2: "Request and response
@@ -20,6 +21,15 @@ public struct FormBody: Sendable {
             throw OAuthError.invalidRequest("the body is too large")
         }
         self.init(encoded: String(buffer: buffer))
+    }
+
+    /// The query of a request URI, read as the form it is. RFC 6749 §4.1.1: the client adds the
+    /// parameters "to the query component of the authorization endpoint URI using the
+    /// "application/x-www-form-urlencoded" format", so `+` is a space (Python's `urlencode` writes
+    /// `scope=notes%3Aread+notes%3Awrite`) and names are percent-decoded like values. Hummingbird's
+    /// `queryParameters` does neither (found by the FuzzForm harness, docs/testing.md "Fuzzing").
+    public init(query uri: URI) {
+        self.init(encoded: uri.query ?? "")
     }
 
     public init(encoded: String) {
