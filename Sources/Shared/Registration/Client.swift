@@ -30,6 +30,28 @@ public struct Client: Sendable {
     /// Pre-registered first-party clients only: the consent page is skipped (`clients create --trusted`).
     public var trusted: Bool = false
 
+    /// Public, with the memberwise defaults: `Client` lives in Shared, built by the AuthServer's stores and flows.
+    public init(clientID: String, authMethod: AuthMethod, secretHash: [UInt8]?, name: String?, clientURI: String?,
+                redirectURIs: [String], grantTypes: [String], scope: ScopeSet, applicationType: String,
+                registrationKind: String, createdAt: Date, jwksURI: String? = nil, jwks: JWKS? = nil,
+                signingAlgorithm: JWSAlgorithm? = nil, trusted: Bool = false) {
+        self.clientID = clientID
+        self.authMethod = authMethod
+        self.secretHash = secretHash
+        self.name = name
+        self.clientURI = clientURI
+        self.redirectURIs = redirectURIs
+        self.grantTypes = grantTypes
+        self.scope = scope
+        self.applicationType = applicationType
+        self.registrationKind = registrationKind
+        self.createdAt = createdAt
+        self.jwksURI = jwksURI
+        self.jwks = jwks
+        self.signingAlgorithm = signingAlgorithm
+        self.trusted = trusted
+    }
+
     public var isPublic: Bool { authMethod == .none }
 
     /// `registration_kind` of a client identified by the URL of its metadata document.
