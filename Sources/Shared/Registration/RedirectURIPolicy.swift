@@ -71,17 +71,25 @@ public enum RedirectURIPolicy {
     ///
     /// Exact string comparison, except that for loopback http redirects the port is ignored:
     /// RFC 8252 §7.3 "The authorization server MUST allow any port to be specified at the time of
-    /// the request for loopback IP redirect URIs".
+    /// the request for loopback IP redirect URIs". Only the port: the rest is compared as written
+    /// (writing the FuzzRedirectURI harness found decoded paths and queries, credentials and the
+    /// host's case ignored too, docs/testing.md "Fuzzing").
     public static func matches(_ requested: String, registered: [String]) -> Bool {
         if registered.contains(requested) { return true }
         guard let wanted = URLComponents(string: requested), wanted.scheme?.lowercased() == "http",
-              let host = wanted.host, HTTPURL.isLoopbackHost(host)
+              let host = wanted.host, HTTPURL.isLoopbackHost(host), wanted.fragment == nil,
+              let bare = withoutPort(wanted)
         else { return false }
         return registered.contains { candidate in
-            guard let parts = URLComponents(string: candidate), parts.scheme?.lowercased() == "http",
-                  parts.host?.lowercased() == host.lowercased()
-            else { return false }
-            return parts.path == wanted.path && parts.query == wanted.query && wanted.fragment == nil
+            guard let parts = URLComponents(string: candidate), parts.scheme?.lowercased() == "http" else { return false }
+            return withoutPort(parts) == bare
         }
+    }
+
+    /// The URI as written, without its port.
+    private static func withoutPort(_ parts: URLComponents) -> String? {
+        var parts = parts
+        parts.port = nil
+        return parts.string
     }
 }
