@@ -27,7 +27,7 @@ public struct FormBody: Sendable {
     /// parameters "to the query component of the authorization endpoint URI using the
     /// "application/x-www-form-urlencoded" format", so `+` is a space (Python's `urlencode` writes
     /// `scope=notes%3Aread+notes%3Awrite`) and names are percent-decoded like values. Hummingbird's
-    /// `queryParameters` does neither (found by the FuzzForm harness, docs/testing.md "Fuzzing").
+    /// `queryParameters` does neither (found while writing the FuzzForm harness, docs/testing.md "Fuzzing").
     public init(query uri: URI) {
         self.init(encoded: uri.query ?? "")
     }

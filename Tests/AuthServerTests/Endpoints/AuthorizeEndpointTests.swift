@@ -149,7 +149,7 @@ import Testing
         }
     }
 
-    /// Found by the FuzzForm harness (docs/testing.md "Fuzzing"): the query was read with
+    /// Found while writing the FuzzForm harness (docs/testing.md "Fuzzing"): the query was read with
     /// Hummingbird's `queryParameters`, which keeps `+` and leaves names percent-encoded, so
     /// `scope=notes%3Aread+bogus` was the one unknown scope "notes:read+bogus", narrowed away to
     /// the default of every scope.
