@@ -52,7 +52,7 @@ for target in "${TARGETS[@]}"; do
   "$BIN/$target" -runs="$RUNS" -max_total_time="$MAX_SECONDS" -seed="$SEED" -max_len=8192 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$target-" "$corpus" > "$output" 2>&1
   status=$?
-  runs=$(sed -n 's/^stat::number_executed_units: *//p' "$output")
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$output")
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$output")
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$output")
   last=$(grep -E '^#[0-9]+' "$output" | tail -1)

@@ -44,6 +44,9 @@ public struct JSONRPCEnvelope: Sendable {
     }
 
     public static func parse(_ body: Data) throws(Invalid) -> JSONRPCEnvelope {
+        guard !containsRawControlCharacterInString(body) else {
+            throw Invalid(code: -32700, message: "Parse error: a control character in a string must be escaped")
+        }
         let message: Message
         do {
             message = try JSONDecoder().decode(Message.self, from: body)
@@ -76,6 +79,30 @@ public struct JSONRPCEnvelope: Sendable {
             requestedProtocolVersion: method == "initialize" ? message.params?.protocolVersion : nil,
             idJSON: message.idJSON, hasCursor: message.params?.cursor != nil,
             hasPerRequestProtocolVersion: message.params?.hasPerRequestProtocolVersion == true)
+    }
+
+    /// RFC 8259 §7: "All Unicode characters may be placed within the quotation marks, except for the
+    /// characters that MUST be escaped: quotation mark, reverse solidus, and the control characters
+    /// (U+0000 through U+001F)." `JSONDecoder` accepts them raw (`JSONSerialization` does not), so a
+    /// body with a raw NUL in a method or tool name passed (the FuzzJSONRPC harness, docs/testing.md).
+    static func containsRawControlCharacterInString(_ body: Data) -> Bool {
+        var inString = false
+        var escaped = false
+        for byte in body {
+            if inString {
+                if byte < 0x20 { return true }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            }
+        }
+        return false
     }
 
     /// Decoded with `JSONDecoder`, like the SDK's own `Server`, so both agree on what an id is.

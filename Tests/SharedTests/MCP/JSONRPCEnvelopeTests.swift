@@ -1,0 +1,20 @@
+import Foundation
+import Shared
+import Testing
+
+/// `JSONRPCEnvelope.parse` refuses what RFC 8259 refuses. Found by the FuzzJSONRPC harness
+/// (docs/testing.md "Fuzzing"): `JSONDecoder` accepted raw control characters inside strings.
+@Suite struct JSONRPCEnvelopeTests {
+    @Test("RFC 8259 §7: a raw control character in a string is a parse error; escaped it is fine")
+    func rawControlCharactersAreRefused() throws {
+        for raw in ["\u{0}", "\u{1}", "\n", "\t", "\u{1F}"] {
+            let body = Data(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes_add\#(raw)"}}"#.utf8)
+            #expect(throws: (any Error).self, "\(raw.debugDescription)") { try JSONRPCEnvelope.parse(body) }
+            do { _ = try JSONRPCEnvelope.parse(body) } catch { #expect(error.code == -32700) }
+        }
+        let escaped = try JSONRPCEnvelope.parse(Data(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a\u0000\n\"b\\"}}"#.utf8))
+        #expect(escaped.toolName == "a\u{0}\n\"b\\")
+        let spaced = try JSONRPCEnvelope.parse(Data("{\n\t\"jsonrpc\": \"2.0\",\r\n \"method\": \"notifications/initialized\"}".utf8))
+        #expect(spaced.method == "notifications/initialized")
+    }
+}
