@@ -47,6 +47,11 @@ public struct JSONRPCEnvelope: Sendable {
         guard !containsRawControlCharacterInString(body) else {
             throw Invalid(code: -32700, message: "Parse error: a control character in a string must be escaped")
         }
+        // RFC 8259 §8.1: "JSON text exchanged between systems that are not part of a closed ecosystem
+        // MUST be encoded using UTF-8". `JSONDecoder` let invalid bytes in a string through (FuzzJSONRPC).
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw Invalid(code: -32700, message: "Parse error: the body is not UTF-8")
+        }
         let message: Message
         do {
             message = try JSONDecoder().decode(Message.self, from: body)
