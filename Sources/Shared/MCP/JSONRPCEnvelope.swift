@@ -52,6 +52,11 @@ public struct JSONRPCEnvelope: Sendable {
         guard String(validating: body, as: UTF8.self) != nil else {
             throw Invalid(code: -32700, message: "Parse error: the body is not UTF-8")
         }
+        // `JSONDecoder` checks a number only when it decodes it, so `"code": 2316-0` in a member the
+        // envelope never reads passed (FuzzJSONRPC): the whole text must be JSON first.
+        guard (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil else {
+            throw Invalid(code: -32700, message: "Parse error: the body is not JSON")
+        }
         let message: Message
         do {
             message = try JSONDecoder().decode(Message.self, from: body)
