@@ -116,3 +116,34 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer harnesses (Fuzz/, docs/testing.md "Fuzzing"), declared only when scripts/fuzz.sh
+// builds them (GATEHOUSE_FUZZ=1, into the scratch path .build-fuzz): `swift build` and `make test`
+// never see them. Shared, which holds every parser they feed, and the harnesses are compiled for
+// libFuzzer's coverage and AddressSanitizer; the packages below them are built as usual.
+if Context.environment["GATEHOUSE_FUZZ"] == "1" {
+    let sanitizers = ["-sanitize=fuzzer,address"]
+    let harnesses: [(name: String, extra: [Target.Dependency])] = [
+        ("FuzzJWT", []),
+        ("FuzzForm", [.product(name: "Hummingbird", package: "hummingbird")]),
+        ("FuzzJSONRPC", []),
+        ("FuzzClientMetadata", []),
+        ("FuzzRedirectURI", []),
+        ("FuzzConfig", []),
+    ]
+    for target in package.targets where target.name == "Shared" {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitizers)]
+    }
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport",
+                                   swiftSettings: swiftSettings + [.unsafeFlags(sanitizers)]))
+    for harness in harnesses {
+        package.targets.append(.executableTarget(
+            name: harness.name,
+            dependencies: ["Shared", "FuzzSupport"] + harness.extra,
+            path: "Fuzz/\(harness.name)",
+            // `<Name>_main` hands over to libFuzzer's driver, which it finds exported (FuzzSupport).
+            swiftSettings: swiftSettings + [.unsafeFlags(sanitizers + ["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(sanitizers + ["-Xlinker", "--export-dynamic-symbol=LLVMFuzzerRunDriver"])]
+        ))
+    }
+}

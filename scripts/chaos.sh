@@ -6,6 +6,7 @@
 #   CHAOS_FAMILIES (1000): token families in the refresh storm.
 #   CHAOS_SOAK_SECONDS (600): length of the soak.
 #   CHAOS_SCHEMATHESIS_EXAMPLES (100): schemathesis cases per operation (25 in `make test`).
+#   FUZZ_RUNS, FUZZ_MAX_SECONDS (30 here): the fuzz harnesses' inputs and time cap (scripts/fuzz.sh).
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT" || exit 1
@@ -25,5 +26,9 @@ export GATEHOUSE_BIN GATEHOUSE_CHAOS_FAMILIES="${CHAOS_FAMILIES:-1000}" GATEHOUS
   GATEHOUSE_CHAOS_SCHEMATHESIS_EXAMPLES="${CHAOS_SCHEMATHESIS_EXAMPLES:-100}" GATEHOUSE_CHAOS_LOGS="$DATA/chaos-logs"
 timeout --kill-after=30 1200 "$VENV/bin/python" -m pytest -q -p no:cacheprovider -s Tests/chaos 2>&1 | tee "$DATA/chaos.log"
 status=${PIPESTATUS[0]}
-log "figures:"; grep '^chaos:' "$DATA/chaos.log" || true
-exit "$status"
+# Hostile input: the libFuzzer harnesses (scripts/fuzz.sh), 30 s at most each here.
+FUZZ_MAX_SECONDS="${FUZZ_MAX_SECONDS:-30}" "$ROOT/scripts/fuzz.sh" 2>&1 | tee "$DATA/chaos-fuzz.log"
+fuzz_status=${PIPESTATUS[0]}
+log "figures:"; grep -h '^chaos:\|^fuzz:' "$DATA/chaos.log" "$DATA/chaos-fuzz.log" || true
+[ "$status" -eq 0 ] || exit "$status"
+exit "$fuzz_status"

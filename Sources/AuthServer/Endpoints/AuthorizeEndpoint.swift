@@ -16,11 +16,7 @@ struct AuthorizeEndpoint: AuthServerEndpoint {
     }
 
     func handle(_ request: Request, context: AuthRequestContext) async throws -> Response {
-        var query: [String: [String]] = [:]
-        for (name, value) in request.uri.queryParameters {
-            query[String(name), default: []].append(String(value))
-        }
-        switch try await validator.validate(query) {
+        switch try await validator.validate(FormBody(query: request.uri).values) {
         case .errorPage(let error):
             context.logger.info("authorize refused on our own page", metadata: ["error": "\(error.code)"])
             return flow.pages.errorPage(ErrorPageContent(code: error.code.rawValue, message: error.errorDescription ?? "invalid request"))

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import Shared
 
 /// Metadata-document URLs whose last fetch failed, remembered for a minute so that a client_id
 /// that does not work is not fetched again on every request (an attacker's random URLs at

@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
+import Shared
 
 extension HTTPUpstream {
     /// Relays an SSE response chunk by chunk as the upstream writes it.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Shared
 
 /// One POST in MCP 2026-07-28, the stateless revision, whose validation ladder has passed.
 ///
@@ -27,7 +28,7 @@ struct StatelessRequest: Sendable, Equatable {
     static let revision = "2026-07-28"
     /// The stateless revisions served; `server/discover` lists these.
     static let revisions = [revision]
-    static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
+    static let protocolVersionKey = JSONRPCEnvelope.protocolVersionMetaKey
     static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
     /// Method → the `params` member that `Mcp-Name` mirrors.
     static let nameBearingMethods = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]

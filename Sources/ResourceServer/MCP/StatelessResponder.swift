@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MCP
+import Shared
 
 /// Answers a validated MCP 2026-07-28 request for the built-in tools.
 ///

@@ -77,6 +77,11 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
         guard exp > now - leeway else { throw .expired }
         if let nbf, nbf > now + leeway { throw .notYetValid }
         guard iat <= now + leeway else { throw .issuedInFuture }
-        if let maximumLifetime, exp - iat > maximumLifetime + leeway { throw .lifetimeTooLong }
+        // `exp − iat` overflows Int for exp near Int.max and iat near Int.min (FuzzJWT, docs/testing.md):
+        // such a lifetime is too long, never a trap.
+        if let maximumLifetime {
+            let (lifetime, overflow) = exp.subtractingReportingOverflow(iat)
+            if overflow || lifetime > maximumLifetime + leeway { throw .lifetimeTooLong }
+        }
     }
 }

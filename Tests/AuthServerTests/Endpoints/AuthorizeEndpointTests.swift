@@ -149,6 +149,27 @@ import Testing
         }
     }
 
+    /// Found while writing the FuzzForm harness (docs/testing.md "Fuzzing"): the query was read with
+    /// Hummingbird's `queryParameters`, which keeps `+` and leaves names percent-encoded, so
+    /// `scope=notes%3Aread+bogus` was the one unknown scope "notes:read+bogus", narrowed away to
+    /// the default of every scope.
+    @Test("RFC 6749 §4.1.1: the query is application/x-www-form-urlencoded: + is a space, names are decoded")
+    func queryIsFormEncoded() async throws {
+        try await TestAuthServer.run { server in
+            var browser = Browser(server)
+            let client = try await server.registerClient()
+            _ = try await browser.approve(server.authorizeParameters(client, PKCE()))  // signed in: the consent page shows the scope
+            let query = FormEncoding.query(server.authorizeParameters(client, PKCE(), changes: ["scope": nil]))
+            let page = try await browser.get("/authorize?" + query + "&scope=notes%3Aread+bogus")
+            #expect(page.isConsentPage, "\(page.status)")
+            #expect(page.body.contains("<code>notes:read</code>") && !page.body.contains("notes:write"))
+            let encodedName = query.replacingOccurrences(of: "response_type=", with: "response%5Ftype=")
+            let named = try await browser.get("/authorize?" + encodedName + "&scope=notes%3Awrite")
+            #expect(named.isConsentPage, "\(named.status)")
+            #expect(named.body.contains("<code>notes:write</code>") && !named.body.contains("notes:read"))
+        }
+    }
+
     @Test("The login page cannot be framed or cached, and the flow cookie is HttpOnly and SameSite=Lax")
     func loginPageHeaders() async throws {
         try await TestAuthServer.run(.live) { server in

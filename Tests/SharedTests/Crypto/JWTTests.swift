@@ -144,6 +144,17 @@ import Testing
         #expect(throws: JWTError.issuedInFuture) { try parseAndValidate(signed(claims), now: Self.now - 31) }
     }
 
+    /// Found while writing the FuzzJWT harness (docs/testing.md "Fuzzing"): `exp − iat` trapped on overflow.
+    @Test func lifetimeThatOverflowsIsTooLong() throws {
+        var claims = CryptoFixtures.sampleClaims(now: Self.now)
+        (claims.exp, claims.iat) = (Int.max, Int.min)
+        #expect(throws: JWTError.lifetimeTooLong) {
+            try claims.validate(issuer: Self.issuer, audience: Self.audience, now: Self.now, maximumLifetime: 3600)
+        }
+        (claims.exp, claims.iat) = (Self.now + 3600, Self.now)
+        try claims.validate(issuer: Self.issuer, audience: Self.audience, now: Self.now, maximumLifetime: 3600)
+    }
+
     @Test func issuerMustMatchExactly() throws {
         let token = try signed(CryptoFixtures.sampleClaims(now: Self.now))
         for wrong in ["https://auth.example.com/", "https://AUTH.example.com", "http://auth.example.com", ""] {

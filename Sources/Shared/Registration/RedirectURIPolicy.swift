@@ -1,17 +1,16 @@
 import Foundation
-import Shared
 
 /// Which redirect URIs a client may register, and how a requested one matches a registered one.
-enum RedirectURIPolicy {
+public enum RedirectURIPolicy {
     /// Schemes that execute or embed content, reach files or other protocols, or hand the code to
     /// another application by a well-known name: never a redirect target.
-    static let forbiddenSchemes: Set<String> = [
+    public static let forbiddenSchemes: Set<String> = [
         "javascript", "data", "file", "vbscript", "about", "blob", "filesystem", "view-source", "jar",
         "ftp", "ws", "wss", "mailto", "tel", "sms", "urn",
     ]
 
     /// Where a code sent to a redirect URI ends up, which decides how far the URI proves the client.
-    enum Kind: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
         /// An https URL: the host's owner receives the code.
         case https
         /// http on a loopback literal or `localhost`: any program on this computer listening on the port.
@@ -21,7 +20,7 @@ enum RedirectURIPolicy {
     }
 
     /// The kind of an already registered (valid) redirect URI.
-    static func kind(of uri: String) -> Kind {
+    public static func kind(of uri: String) -> Kind {
         switch URLComponents(string: uri)?.scheme?.lowercased() {
         case "https": return .https
         case "http": return .loopback
@@ -38,7 +37,7 @@ enum RedirectURIPolicy {
     /// `cursor://anysphere.cursor-mcp/oauth/callback`), so any syntactically valid scheme that is
     /// not on the forbidden list is accepted, matched exactly, and the consent page warns that an
     /// app on this computer will receive the code.
-    static func validate(_ raw: String) -> String? {
+    public static func validate(_ raw: String) -> String? {
         guard raw.count <= 2000 else { return "redirect URI is too long" }
         guard !raw.contains("#") else { return "redirect URI must not contain a fragment" }
         guard let parts = URLComponents(string: raw), let scheme = parts.scheme?.lowercased() else {
@@ -72,17 +71,25 @@ enum RedirectURIPolicy {
     ///
     /// Exact string comparison, except that for loopback http redirects the port is ignored:
     /// RFC 8252 §7.3 "The authorization server MUST allow any port to be specified at the time of
-    /// the request for loopback IP redirect URIs".
-    static func matches(_ requested: String, registered: [String]) -> Bool {
+    /// the request for loopback IP redirect URIs". Only the port: the rest is compared as written
+    /// (writing the FuzzRedirectURI harness found decoded paths and queries, credentials and the
+    /// host's case ignored too, docs/testing.md "Fuzzing").
+    public static func matches(_ requested: String, registered: [String]) -> Bool {
         if registered.contains(requested) { return true }
         guard let wanted = URLComponents(string: requested), wanted.scheme?.lowercased() == "http",
-              let host = wanted.host, HTTPURL.isLoopbackHost(host)
+              let host = wanted.host, HTTPURL.isLoopbackHost(host), wanted.fragment == nil,
+              let bare = withoutPort(wanted)
         else { return false }
         return registered.contains { candidate in
-            guard let parts = URLComponents(string: candidate), parts.scheme?.lowercased() == "http",
-                  parts.host?.lowercased() == host.lowercased()
-            else { return false }
-            return parts.path == wanted.path && parts.query == wanted.query && wanted.fragment == nil
+            guard let parts = URLComponents(string: candidate), parts.scheme?.lowercased() == "http" else { return false }
+            return withoutPort(parts) == bare
         }
+    }
+
+    /// The URI as written, without its port.
+    private static func withoutPort(_ parts: URLComponents) -> String? {
+        var parts = parts
+        parts.port = nil
+        return parts.string
     }
 }

@@ -6,40 +6,57 @@ import Foundation
 /// cannot read would leave the request waiting, and a batch is not valid in MCP since 2025-06-18
 /// ("the JSON-RPC batching support was removed"). Checking here turns all of those into a 400 with a
 /// JSON-RPC error, and tells the endpoint which tool a `tools/call` targets (for the scope check).
-struct JSONRPCEnvelope: Sendable {
-    enum Kind: Sendable, Equatable {
+public struct JSONRPCEnvelope: Sendable {
+    public enum Kind: Sendable, Equatable {
         case request(method: String)
         case notification(method: String)
         case response
     }
 
-    struct Invalid: Error, Sendable {
+    public struct Invalid: Error, Sendable {
         /// -32700 parse error or -32600 invalid request (JSON-RPC 2.0 §5.1).
-        let code: Int
-        let message: String
+        public let code: Int
+        public let message: String
     }
 
-    let kind: Kind
+    /// The `params._meta` key of an MCP 2026-07-28 (stateless) request's protocol version
+    /// (the ResourceServer's `StatelessRequest.protocolVersionKey`).
+    public static let protocolVersionMetaKey = "io.modelcontextprotocol/protocolVersion"
+
+    public let kind: Kind
     /// `params.name` of a `tools/call`.
-    let toolName: String?
+    public let toolName: String?
     /// `params.protocolVersion` of an `initialize`.
-    let requestedProtocolVersion: String?
+    public let requestedProtocolVersion: String?
     /// The request's id as JSON text (`7` or `"abc"`), for answers Gatehouse writes itself.
-    var idJSON: String? = nil
+    public var idJSON: String? = nil
     /// Whether `params.cursor` was sent (a paginated `tools/list`).
-    var hasCursor = false
+    public var hasCursor = false
     /// Whether `params._meta` names `io.modelcontextprotocol/protocolVersion`: an MCP 2026-07-28
     /// (stateless) request, whatever its headers say (`StatelessRequest`).
-    var hasPerRequestProtocolVersion = false
+    public var hasPerRequestProtocolVersion = false
 
-    var method: String? {
+    public var method: String? {
         switch kind {
         case .request(let method), .notification(let method): method
         case .response: nil
         }
     }
 
-    static func parse(_ body: Data) throws(Invalid) -> JSONRPCEnvelope {
+    public static func parse(_ body: Data) throws(Invalid) -> JSONRPCEnvelope {
+        guard !containsRawControlCharacterInString(body) else {
+            throw Invalid(code: -32700, message: "Parse error: a control character in a string must be escaped")
+        }
+        // RFC 8259 §8.1: "JSON text exchanged between systems that are not part of a closed ecosystem
+        // MUST be encoded using UTF-8". `JSONDecoder` let invalid bytes in a string through (FuzzJSONRPC).
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw Invalid(code: -32700, message: "Parse error: the body is not UTF-8")
+        }
+        // `JSONDecoder` checks a number only when it decodes it, so `"code": 2316-0` in a member the
+        // envelope never reads passed (FuzzJSONRPC): the whole text must be JSON first.
+        guard (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil else {
+            throw Invalid(code: -32700, message: "Parse error: the body is not JSON")
+        }
         let message: Message
         do {
             message = try JSONDecoder().decode(Message.self, from: body)
@@ -74,6 +91,30 @@ struct JSONRPCEnvelope: Sendable {
             hasPerRequestProtocolVersion: message.params?.hasPerRequestProtocolVersion == true)
     }
 
+    /// RFC 8259 §7: "All Unicode characters may be placed within the quotation marks, except for the
+    /// characters that MUST be escaped: quotation mark, reverse solidus, and the control characters
+    /// (U+0000 through U+001F)." `JSONDecoder` accepts them raw (`JSONSerialization` does not), so a
+    /// body with a raw NUL in a method or tool name passed (the FuzzJSONRPC harness, docs/testing.md).
+    static func containsRawControlCharacterInString(_ body: Data) -> Bool {
+        var inString = false
+        var escaped = false
+        for byte in body {
+            if inString {
+                if byte < 0x20 { return true }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            }
+        }
+        return false
+    }
+
     /// Decoded with `JSONDecoder`, like the SDK's own `Server`, so both agree on what an id is.
     private struct Message: Decodable {
         struct Params: Decodable {
@@ -88,7 +129,7 @@ struct JSONRPCEnvelope: Sendable {
                 protocolVersion = try? container.decodeIfPresent(String.self, forKey: .protocolVersion)
                 cursor = container.contains(.cursor) ? ((try? container.decode(String.self, forKey: .cursor)) ?? "") : nil
                 if container.contains(._meta), let meta = try? container.nestedContainer(keyedBy: MetaKey.self, forKey: ._meta) {
-                    hasPerRequestProtocolVersion = meta.contains(MetaKey(stringValue: StatelessRequest.protocolVersionKey))
+                    hasPerRequestProtocolVersion = meta.contains(MetaKey(stringValue: JSONRPCEnvelope.protocolVersionMetaKey))
                 }
             }
 

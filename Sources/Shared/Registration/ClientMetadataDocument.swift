@@ -1,42 +1,41 @@
 import Foundation
-import Shared
 
 /// Why a client ID metadata document could not be used. `transient` failures (the host did not
 /// answer, timed out, or answered 5xx) may fall back to a recent cached copy; every other one
 /// means the client is refused now.
-struct ClientMetadataDocumentError: Error, Sendable, CustomStringConvertible {
-    let reason: String
-    let transient: Bool
+public struct ClientMetadataDocumentError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public let transient: Bool
     /// No fetch was made: the host's per-minute budget is spent (`OutboundFetchBudget`).
-    let budgetExhausted: Bool
+    public let budgetExhausted: Bool
 
-    init(_ reason: String, transient: Bool = false, budgetExhausted: Bool = false) {
+    public init(_ reason: String, transient: Bool = false, budgetExhausted: Bool = false) {
         self.reason = reason
         self.transient = transient
         self.budgetExhausted = budgetExhausted
     }
 
-    var description: String { reason }
+    public var description: String { reason }
 
     /// What the authorize error page and `/token` say: the client could not be validated.
-    var oauthError: OAuthError { .invalidClient("client metadata document: \(reason)") }
+    public var oauthError: OAuthError { .invalidClient("client metadata document: \(reason)") }
 }
 
 /// A client that identifies itself by the URL of its metadata document instead of registering
 /// (draft-ietf-oauth-client-id-metadata-document-00; MCP 2025-11-25 "Client ID Metadata Documents").
-struct ClientMetadataDocument: Sendable {
+public struct ClientMetadataDocument: Sendable {
     /// §6.6: "The recommended maximum response size for client metadata documents is 5 kilobytes."
-    static let maxBytes = 5 * 1024
-    static let maxClientIDLength = 512
+    public static let maxBytes = 5 * 1024
+    public static let maxClientIDLength = 512
 
     /// The client as stored and used by the flows (`registration_kind` metadata_document).
-    let client: Client
+    public let client: Client
     /// The document as fetched, kept in `clients.metadata` for operators.
-    let json: String
+    public let json: String
 
     /// Does this client_id name a metadata document rather than a registered client? Our own
     /// client ids are opaque random strings, so anything that looks like a URL is one.
-    static func isURLClientID(_ clientID: String) -> Bool {
+    public static func isURLClientID(_ clientID: String) -> Bool {
         let lower = clientID.prefix(8).lowercased()
         return lower.hasPrefix("https://") || lower.hasPrefix("http://")
     }
@@ -46,7 +45,7 @@ struct ClientMetadataDocument: Sendable {
     /// component and MUST NOT contain a username or password". Plain http is accepted only for a
     /// loopback host and only when `allowLoopbackHTTP` (tests) is set.
     /// The same rules guard a `private_key_jwt` client's `jwks_uri` (`label` names it in messages).
-    static func validateURL(_ clientID: String, allowLoopbackHTTP: Bool,
+    public static func validateURL(_ clientID: String, allowLoopbackHTTP: Bool,
                             label: String = "the client_id URL") throws(ClientMetadataDocumentError) -> URLComponents {
         guard clientID.count <= maxClientIDLength else { throw .init("\(label) is too long") }
         guard let parts = URLComponents(string: clientID), let scheme = parts.scheme?.lowercased(),
@@ -80,7 +79,7 @@ struct ClientMetadataDocument: Sendable {
     /// methods accepted are `none` (the default when absent) and `private_key_jwt` (RFC 7523 §2.2)
     /// with the client's keys in `jwks_uri` or `jwks` (ChatGPT). Every other field is checked
     /// exactly as a dynamic registration is.
-    init(clientID: String, body: [UInt8], now: Date,
+    public init(clientID: String, body: [UInt8], now: Date,
          grantableScopes: [String] = ScopeCatalog.grantableNames) throws(ClientMetadataDocumentError) {
         guard body.count <= Self.maxBytes else { throw .init("the document is larger than \(Self.maxBytes) bytes") }
         // The document is kept as jsonb, which refuses the \u0000 escape: refuse it here, as a
@@ -118,7 +117,7 @@ struct ClientMetadataDocument: Sendable {
     }
 
     /// Does the JSON text carry a NUL, raw or as the escape `\u0000` (in any case)?
-    static func containsNULEscape(_ body: [UInt8]) -> Bool {
+    public static func containsNULEscape(_ body: [UInt8]) -> Bool {
         if body.contains(0) { return true }
         let text = String(decoding: body, as: UTF8.self).lowercased()
         return text.contains("\\u0000")
@@ -127,7 +126,7 @@ struct ClientMetadataDocument: Sendable {
     /// The host of a metadata-document client_id, shown on the consent page as the verified
     /// identity. §6.4: "The authorization server SHOULD display the hostname of the client_id on
     /// the authorization interface".
-    static func verifiedHost(of clientID: String) -> String? {
+    public static func verifiedHost(of clientID: String) -> String? {
         guard let parts = URLComponents(string: clientID), let host = parts.host else { return nil }
         return parts.port.map { "\(host):\($0)" } ?? host
     }

@@ -1,21 +1,20 @@
 import Foundation
-import Shared
 
 /// The keys a `private_key_jwt` client authenticates with, from its registration or metadata
 /// document. RFC 7591 §2: "jwks_uri: URL string referencing the client's JSON Web Key (JWK) Set
 /// [RFC7517] document, which contains the client's public keys"; "jwks: Client's JSON Web Key Set
 /// [RFC7517] document value"; "The "jwks_uri" and "jwks" parameters MUST NOT both be present in
 /// the same request or response." For any other method both are ignored.
-struct ClientKeyMetadata: Sendable {
-    static let maxInlineKeys = 10
+public struct ClientKeyMetadata: Sendable {
+    public static let maxInlineKeys = 10
 
-    let jwksURI: String?
-    let jwks: JWKS?
+    public let jwksURI: String?
+    public let jwks: JWKS?
     /// RFC 7591 §2 `token_endpoint_auth_signing_alg`: "All Token requests using these methods from
     /// this client MUST be rejected if the JWT is not signed with this algorithm."
-    let signingAlgorithm: JWSAlgorithm?
+    public let signingAlgorithm: JWSAlgorithm?
 
-    init(metadata object: [String: Any], authMethod: Client.AuthMethod) throws(OAuthError) {
+    public init(metadata object: [String: Any], authMethod: Client.AuthMethod) throws(OAuthError) {
         guard authMethod == .privateKeyJWT else {
             (jwksURI, jwks, signingAlgorithm) = (nil, nil, nil)
             return
@@ -44,7 +43,7 @@ struct ClientKeyMetadata: Sendable {
         }
     }
 
-    static let algorithmNames = JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+    public static let algorithmNames = JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
 
     /// An absolute https URL (http only to a loopback host, which the fetcher then refuses unless
     /// GATEHOUSE_INSECURE_CIMD_ALLOW_LOOPBACK is set) without credentials or fragment. Where it
@@ -78,7 +77,7 @@ struct ClientKeyMetadata: Sendable {
     }
 
     /// The keys of `set` that OpenSSL imports and that may sign.
-    static func usableKeys(_ set: JWKS) -> [JWSPublicKey] {
+    public static func usableKeys(_ set: JWKS) -> [JWSPublicKey] {
         set.keys.compactMap { jwk in
             guard let key = try? JWSPublicKey(jwk: jwk), key.use == nil || key.use == "sig" else { return nil }
             return key

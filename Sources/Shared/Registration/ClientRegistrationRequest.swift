@@ -1,31 +1,30 @@
 import Foundation
-import Shared
 
 /// An RFC 7591 registration request, validated field by field. A client ID metadata document
 /// carries the same fields and is validated by the same code (`init(metadata:defaultAuthMethod:)`).
-struct ClientRegistrationRequest {
-    static let maxBodyBytes = 64 * 1024
-    static let maxFieldLength = 2000
-    static let maxRedirectURIs = 20
+public struct ClientRegistrationRequest {
+    public static let maxBodyBytes = 64 * 1024
+    public static let maxFieldLength = 2000
+    public static let maxRedirectURIs = 20
 
-    let redirectURIs: [String]
-    let authMethod: Client.AuthMethod
-    let grantTypes: [String]
-    let scope: ScopeSet
-    let name: String?
-    let clientURI: String?
-    let applicationType: String
+    public let redirectURIs: [String]
+    public let authMethod: Client.AuthMethod
+    public let grantTypes: [String]
+    public let scope: ScopeSet
+    public let name: String?
+    public let clientURI: String?
+    public let applicationType: String
     /// RFC 7591 §2 `jwks_uri` / `jwks` / `token_endpoint_auth_signing_alg`, for `private_key_jwt`.
-    let keys: ClientKeyMetadata
+    public let keys: ClientKeyMetadata
 
     /// NUL (which PostgreSQL text refuses) and the other C0 controls and DEL: no client name or
     /// URI needs them, and a newline in one would forge a line in a log or on a page.
-    static func containsControlCharacter(_ text: String) -> Bool {
+    public static func containsControlCharacter(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
     }
 
     /// Parses the JSON body. Every violation is the RFC 7591 §3.2.2 error, never a 500.
-    init(json body: [UInt8], grantableScopes: [String] = ScopeCatalog.grantableNames) throws(OAuthError) {
+    public init(json body: [UInt8], grantableScopes: [String] = ScopeCatalog.grantableNames) throws(OAuthError) {
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(body)), let object = parsed as? [String: Any] else {
             throw OAuthError(.invalidClientMetadata, "the body must be a JSON object")
         }
@@ -36,7 +35,7 @@ struct ClientRegistrationRequest {
     /// Validates client metadata already parsed from JSON: a registration body or a fetched
     /// client ID metadata document. `grantableScopes`: every scope of every resource we protect
     /// (`ProtectedResourceCatalog.grantableNames`).
-    init(metadata object: [String: Any], defaultAuthMethod: Client.AuthMethod,
+    public init(metadata object: [String: Any], defaultAuthMethod: Client.AuthMethod,
          grantableScopes: [String] = ScopeCatalog.grantableNames) throws(OAuthError) {
         func string(_ key: String) throws(OAuthError) -> String? {
             guard let value = object[key], !(value is NSNull) else { return nil }
