@@ -20,6 +20,11 @@ public enum TestDatabase {
         // Many tests hold a pool at once; the production default (20) each would exhaust
         // PostgreSQL's max_connections (see ResourceServerHarness.configuration).
         configuration.maxConnections = 4
+        // The suite runs ~100 suites at once on two cores, key generation and migrations among them:
+        // the production default (10 s) was hit there by a test that was only waiting its turn
+        // (as in AuthServerFixture, which sets DATABASE_TIMEOUT_SECONDS=30). Tests of the timeout
+        // itself set their own.
+        configuration.queryTimeout = .seconds(30)
         return configuration
     }
 

@@ -38,7 +38,9 @@ struct StdioProcessPoolTests {
 
     @Test("a call in flight keeps its process from idling out")
     func busyProcessIsNotIdle() async throws {
-        let pool = Fixture.pool(Fixture.settings { $0.idleTimeout = .milliseconds(400) })
+        // The request timeout is generous: on a loaded machine the Python child alone can take most
+        // of the fixture's 20 s to start, and this test is about idling, not about timeouts.
+        let pool = Fixture.pool(Fixture.settings { $0.idleTimeout = .milliseconds(400); $0.requestTimeout = .seconds(90) })
         let service = Task { try await pool.run() }
         let router = try await pool.router(for: "alice", username: { nil })
         let stream = try await router.forward(request: Array(Fixture.call("slow", arguments: #"{"steps":3,"delay":0.4}"#).utf8), from: Caller(subject: "alice", session: ""))
