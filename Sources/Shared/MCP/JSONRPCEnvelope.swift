@@ -57,6 +57,14 @@ public struct JSONRPCEnvelope: Sendable {
         guard (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil else {
             throw Invalid(code: -32700, message: "Parse error: the body is not JSON")
         }
+        // RFC 8259 §4: "The names within an object SHOULD be unique", and "when the names within an
+        // object are not unique, the behavior of software that receives such an object is
+        // unpredictable". `JSONDecoder` (the envelope, the SDK) keeps the first of two `method`s,
+        // `JSONSerialization` (`StatelessRequest`) the last, so the method or tool whose scope is
+        // checked could differ from the one that runs (FuzzJSONRPC). Refused at every depth.
+        if let repeated = firstRepeatedMemberName(body) {
+            throw Invalid(code: -32600, message: "Invalid Request: the member \"\(repeated.prefix(64))\" appears twice in one object")
+        }
         let message: Message
         do {
             message = try JSONDecoder().decode(Message.self, from: body)
@@ -113,6 +121,45 @@ public struct JSONRPCEnvelope: Sendable {
             }
         }
         return false
+    }
+
+    /// The first member name that occurs twice in one object, anywhere in `body`, compared after
+    /// unescaping (`"method"` and `"m\u0065thod"` are one name). `body` must already be valid JSON:
+    /// strings are skipped whole, so a brace inside one is never counted.
+    static func firstRepeatedMemberName(_ body: Data) -> String? {
+        enum Frame { case object(names: Set<String>, expectingName: Bool), array }
+        var stack: [Frame] = []
+        let bytes = [UInt8](body)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                let start = index
+                var hasEscape = false
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") { hasEscape = true; index += 1 }
+                    index += 1
+                }
+                if case .object(var names, true)? = stack.last {
+                    let raw = bytes[start...min(index, bytes.count - 1)]
+                    let name = hasEscape
+                        ? ((try? JSONDecoder().decode(String.self, from: Data(raw))) ?? String(decoding: raw, as: UTF8.self))
+                        : String(decoding: raw.dropFirst().dropLast(), as: UTF8.self)
+                    guard names.insert(name).inserted else { return name }
+                    stack[stack.count - 1] = .object(names: names, expectingName: false)
+                }
+            case UInt8(ascii: "{"): stack.append(.object(names: [], expectingName: true))
+            case UInt8(ascii: "["): stack.append(.array)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
+            case UInt8(ascii: ","):
+                if case .object(let names, false)? = stack.last { stack[stack.count - 1] = .object(names: names, expectingName: true) }
+            default: break
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// Decoded with `JSONDecoder`, like the SDK's own `Server`, so both agree on what an id is.

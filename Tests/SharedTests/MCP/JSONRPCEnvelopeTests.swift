@@ -23,4 +23,19 @@ import Testing
         let spaced = try JSONRPCEnvelope.parse(Data("{\n\t\"jsonrpc\": \"2.0\",\r\n \"method\": \"notifications/initialized\"}".utf8))
         #expect(spaced.method == "notifications/initialized")
     }
+
+    @Test("RFC 8259 §4: a member name twice in one object, at any depth and however escaped, is -32600; the same name in two objects is fine")
+    func repeatedMembersAreRefused() throws {
+        let repeated = [
+            #"{"jsonrpc":"2.0","id":1,"method":"tools/c","params":{},"method":"tools/call"}"#,
+            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","name":"notes_add"}}"#,
+            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","m\u0065thod":"tools/list"}"#,
+            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":[{"k":1,"k":2}]}}}"#,
+        ]
+        for body in repeated {
+            do { _ = try JSONRPCEnvelope.parse(Data(body.utf8)); Issue.record("accepted \(body)") } catch { #expect(error.code == -32600, "\(body)") }
+        }
+        let distinct = try JSONRPCEnvelope.parse(Data(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"name":"{\"name\":1}","list":[{"name":1},{"name":2}]}}}"#.utf8))
+        #expect(distinct.toolName == "x")
+    }
 }
