@@ -6,9 +6,8 @@ import Shared
 /// a person who arrives without an authorization request. Checks, in order: the form was shown in
 /// this browser (`gh_signin` cookie and its token, same origin: the login-CSRF guard of
 /// `POST /account/login`); the provider is configured. Then it records the upstream request as
-/// `FederatedLoginEndpoint` does (`state`, `nonce`, PKCE verifier, bound to this browser by the
-/// `gh_federation` cookie), with the account page as its continuation instead of a pending
-/// request, and sends the browser to the provider. The provider answers at the same callback
+/// the login page's button does (`FederatedProvider.redirectToSignIn`), with the account page as
+/// its continuation instead of a pending request, and sends the browser to the provider. The provider answers at the same callback
 /// (`GET /login/<id>/callback`, `FederatedCallbackEndpoint`), which then starts a session and
 /// goes back to `/account`.
 struct AccountFederatedSignInEndpoint: AuthServerEndpoint {
@@ -36,18 +35,8 @@ struct AccountFederatedSignInEndpoint: AuthServerEndpoint {
             return await failures.render(FederationFailure(.invalidState, "There is no such sign-in option."),
                                          providerID: nil, pending: nil, context: context, accountPage: true)
         }
-        let flow = forms.flow
-        let now = flow.clock.now()
-        let started = try await logins.start(providerID: id, continuation: .account, now: now)
-        do {
-            let url = try await provider.signIn.authorizationURL(
-                state: started.state, nonce: started.nonce, codeChallenge: started.codeChallenge,
-                redirectURI: provider.resolved.redirectURI(issuer: flow.issuer), now: now)
-            var response = AuthorizationFlow.redirect(to: url)
-            response.setCookie(flow.cookie(.federation, value: started.browserBinding, maxAge: Int(FederatedLoginStore.lifetime)))
-            return response
-        } catch {
-            return await failures.render(error, providerID: id, pending: nil, context: context, accountPage: true)
+        return try await provider.redirectToSignIn(id: id, continuation: .account, flow: forms.flow, logins: logins) { failure in
+            await failures.render(failure, providerID: id, pending: nil, context: context, accountPage: true)
         }
     }
 }

@@ -29,16 +29,9 @@ struct FederatedLoginEndpoint: AuthServerEndpoint {
             return await failures.render(FederationFailure(.invalidState, "There is no such sign-in option."),
                                          providerID: nil, pending: pending, context: context)
         }
-        let started = try await logins.start(providerID: id, requestID: pending.id, now: now)
-        do {
-            let url = try await provider.signIn.authorizationURL(
-                state: started.state, nonce: started.nonce, codeChallenge: started.codeChallenge,
-                redirectURI: provider.resolved.redirectURI(issuer: flow.issuer), now: now)
-            var response = AuthorizationFlow.redirect(to: url)
-            response.setCookie(flow.cookie(.federation, value: started.browserBinding, maxAge: Int(FederatedLoginStore.lifetime)))
-            return response
-        } catch {
-            return await failures.render(error, providerID: id, pending: pending, context: context)
+        return try await provider.redirectToSignIn(id: id, continuation: .authorization(requestID: pending.id), flow: flow,
+                                                   logins: logins) { failure in
+            await failures.render(failure, providerID: id, pending: pending, context: context)
         }
     }
 
@@ -51,6 +44,30 @@ struct FederatedLoginEndpoint: AuthServerEndpoint {
         switch try await flow.client(of: pending) {
         case .found(let client): return flow.loginPage(pending, client: client, username: nil, error: nil)
         case .refused(let page): return page
+        }
+    }
+}
+
+extension FederatedProvider {
+    /// What both "Sign in with …" buttons do once their own checks passed (the login page's,
+    /// `FederatedLoginEndpoint`, and the account page's, `AccountFederatedSignInEndpoint`): record
+    /// the upstream request (`state`, `nonce`, PKCE verifier, the `gh_federation` browser binding)
+    /// with where it continues, and send the browser to the provider. A provider that cannot be
+    /// asked (discovery failed) gets `onFailure`'s page; a database failure is thrown (503).
+    func redirectToSignIn(id: String, continuation: FederatedLoginStore.Continuation, flow: AuthorizationFlow,
+                          logins: FederatedLoginStore,
+                          onFailure: (FederationFailure) async -> Response) async throws -> Response {
+        let now = flow.clock.now()
+        let started = try await logins.start(providerID: id, continuation: continuation, now: now)
+        do {
+            let url = try await signIn.authorizationURL(
+                state: started.state, nonce: started.nonce, codeChallenge: started.codeChallenge,
+                redirectURI: resolved.redirectURI(issuer: flow.issuer), now: now)
+            var response = AuthorizationFlow.redirect(to: url)
+            response.setCookie(flow.cookie(.federation, value: started.browserBinding, maxAge: Int(FederatedLoginStore.lifetime)))
+            return response
+        } catch {
+            return await onFailure(error)
         }
     }
 }

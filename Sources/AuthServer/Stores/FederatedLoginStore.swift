@@ -60,10 +60,6 @@ struct FederatedLoginStore: Sendable {
 
     let database: Database
 
-    func start(providerID: String, requestID: String, now: Date) async throws -> Started {
-        try await start(providerID: providerID, continuation: .authorization(requestID: requestID), now: now)
-    }
-
     func start(providerID: String, continuation: Continuation, now: Date) async throws -> Started {
         // RFC 7636 §4.1: a verifier of 43 to 128 characters; 32 random bytes give 43.
         let started = Started(state: SecureRandom.token(), nonce: SecureRandom.token(), codeVerifier: SecureRandom.token(),
