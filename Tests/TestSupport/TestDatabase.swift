@@ -24,9 +24,12 @@ public enum TestDatabase {
         // the production default (10 s) was hit there by a test that was only waiting its turn
         // (as in AuthServerFixture, which sets DATABASE_TIMEOUT_SECONDS=30). Tests of the timeout
         // itself set their own.
-        configuration.queryTimeout = .seconds(30)
+        configuration.queryTimeout = queryTimeout
         return configuration
     }
+
+    /// The per-call deadline of every test pool (see `configuration()`).
+    public static let queryTimeout: Duration = .seconds(30)
 
     /// Runs `body` against the shared, migrated test database with a running client.
     public static func withDatabase<T: Sendable>(

@@ -36,7 +36,8 @@ struct DatabaseTLSConnectionTests {
     func plainServer() async throws {
         let base = try TestDatabase.configuration()
         let url = "postgres://\(base.username)@\(base.host):\(base.port)/\(base.database)"
-        let prefer = try DatabaseConfiguration(url: url + "?sslmode=prefer")
+        var prefer = try DatabaseConfiguration(url: url + "?sslmode=prefer")
+        prefer.queryTimeout = TestDatabase.queryTimeout
         #expect(try await TLSCluster.sessionUsesTLS(prefer) == false)
         for mode in ["require", "verify-full"] {
             let config = try DatabaseConfiguration(url: url + "?sslmode=\(mode)")
@@ -73,15 +74,29 @@ struct TLSCluster {
         // The server reads its key only if it belongs to the user it runs as, mode 0600.
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: certificate.key)
         if getuid() == 0 { try run("/bin/chown", ["-R", "postgres:postgres", certificate.directory]) }
-        let port = Int.random(in: 41_000...48_000)
-        try run(script, ["start", directory, String(port)], environment: [
-            "PG_EXTRA_OPTS": "-c ssl=on -c ssl_cert_file=\(certificate.certificate) -c ssl_key_file=\(certificate.key)",
-        ])
+        // Below Linux's ephemeral range (32768-60999), where the suite's own servers on port 0 and
+        // every outgoing connection take theirs; a port that is taken anyway fails `start`, so try another.
+        var port = 0
+        for attempt in 1...3 {
+            port = Int.random(in: 20_000...30_000)
+            do {
+                try run(script, ["start", directory, String(port)], environment: [
+                    "PG_EXTRA_OPTS": "-c ssl=on -c ssl_cert_file=\(certificate.certificate) -c ssl_key_file=\(certificate.key)",
+                ])
+                break
+            } catch where attempt < 3 {
+                continue
+            }
+        }
         try await body(TLSCluster(port: port, certificate: certificate))
     }
 
     func configuration(_ query: String) throws -> DatabaseConfiguration {
-        try DatabaseConfiguration(url: "postgres://gatehouse@localhost:\(port)/gatehouse\(query)")
+        var configuration = try DatabaseConfiguration(url: "postgres://gatehouse@localhost:\(port)/gatehouse\(query)")
+        // As for the test database: on a loaded CI machine a fresh pool's first TLS session took
+        // longer than the services' 5 s default, and the test failed on the deadline, not on TLS.
+        configuration.queryTimeout = TestDatabase.queryTimeout
+        return configuration
     }
 
     /// Through the pool, as the services connect.
