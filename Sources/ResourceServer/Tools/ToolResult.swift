@@ -10,10 +10,12 @@ import MCP
 /// the CPU of a `whoami` call, and it turns a string of the form `data:…,…` (a note's text) into
 /// binary data, which then goes out re-encoded as a different string.
 enum ToolResult {
-    /// A result the tool already has as a `Value`: encoded once, for the text block.
+    /// A result the tool already has as a `Value`: encoded once, for the text block (by
+    /// `ToolResultJSON` when it can, the same bytes `encoder` writes).
     static func json(_ value: Value) throws -> CallTool.Result {
-        let data = try encoder.encode(value)
-        return CallTool.Result(content: [.text(text: String(decoding: data, as: UTF8.self), annotations: nil, _meta: nil)],
+        let text = try ToolResultJSON.encode(value).map { String(decoding: $0, as: UTF8.self) }
+            ?? String(decoding: try encoder.encode(value), as: UTF8.self)
+        return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)],
                                structuredContent: Optional<Value>.some(value), isError: false)
     }
 
@@ -31,7 +33,7 @@ enum ToolResult {
     }
 
     /// Sorted keys, so the text block reads the same on every call.
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
