@@ -51,12 +51,27 @@ struct ClientStore: Sendable {
     /// A live (not deleted, not blocked) registered client, or nil.
     func find(_ clientID: String) async throws -> Client? {
         guard clientID.count <= 512 else { return nil }
-        let rows = try await database.query("""
-            SELECT \(unescaped: Self.columns)
-            FROM clients WHERE client_id = \(clientID) AND deleted_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM blocked_clients WHERE kind = 'client_id' AND entry = \(clientID))
-            """)
-        return try rows.first.map(Self.client(from:))
+        return try await database.execute(FindClient(clientID: clientID)).first
+    }
+
+    /// `find`'s statement, prepared once per connection (`Database.execute`): every `/token` and
+    /// `/authorize` request runs it.
+    struct FindClient: PostgresPreparedStatement {
+        static let name = "gatehouse_find_client"
+        static let sql = """
+            SELECT \(ClientStore.columns)
+            FROM clients WHERE client_id = $1 AND deleted_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM blocked_clients WHERE kind = 'client_id' AND entry = $1)
+            """
+        let clientID: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings()
+            binds.append(clientID)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Client { try ClientStore.client(from: row) }
     }
 
     func list() async throws -> [Client] {

@@ -22,9 +22,23 @@ extension TokenFamilyStore {
     /// would have given at the moment of this read.
     func readRefreshToken(hash: [UInt8]) async throws -> LockedRefreshToken? {
         try await mapping("readRefreshToken") {
-            try await database.query(Self.refreshTokenQuery(hash: hash, lock: ""))
-                .first.map { try LockedRefreshToken(columns: $0.columns) }
+            try await database.execute(ReadRefreshToken(hash: hash)).first
         }
+    }
+
+    /// `readRefreshToken`, prepared once per connection (`Database.execute`).
+    struct ReadRefreshToken: PostgresPreparedStatement {
+        static let name = "gatehouse_read_refresh_token"
+        static let sql = TokenFamilyStore.refreshTokenSQL(lock: "")
+        let hash: [UInt8]
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings()
+            binds.append(ByteBuffer(bytes: hash))
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> LockedRefreshToken { try LockedRefreshToken(columns: row.columns) }
     }
 
     /// The token limit as the rotation statement counts it (`RateLimiter`'s counter row).
@@ -66,40 +80,84 @@ extension TokenFamilyStore {
                            access: TokenIssuer.AccessToken, successor: TokenIssuer.RefreshToken,
                            sealedAnswer: [UInt8], limit: RotationLimit? = nil) async throws -> UnlockedRotation {
         try await mapping("rotateIfStillLive") {
-            let rows = try await database.query("""
-                WITH live AS (
-                    SELECT r.token_hash, r.family_id, r.scope
-                    FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
-                    WHERE r.token_hash = \(ByteBuffer(bytes: presentedHash)) AND r.family_id = \(presented.familyID)
-                      AND f.client_id = \(clientID) AND f.revoked_at IS NULL
-                      AND r.rotated_at IS NULL AND r.expires_at > \(now)
-                    FOR UPDATE),
-                admitted AS (
-                    INSERT INTO rate_limit_counters AS c (bucket, window_start, count)
-                    SELECT \(limit?.bucket)::text, \(limit?.windowStart)::timestamptz, 1 FROM live
-                    WHERE \(limit?.bucket)::text IS NOT NULL
-                    ON CONFLICT (bucket, window_start) DO UPDATE SET count = c.count + 1 WHERE c.count <= \(limit?.maximum)::int8
-                    RETURNING count),
-                rotated AS (
-                    UPDATE refresh_tokens r SET rotated_at = \(now), successor_hash = \(successor.hash),
-                           replay_sealed = \(ByteBuffer(bytes: sealedAnswer))
-                    FROM live WHERE r.token_hash = live.token_hash
-                      AND (\(limit?.maximum)::int8 IS NULL OR EXISTS (SELECT 1 FROM admitted WHERE count <= \(limit?.maximum)::int8))
-                    RETURNING r.family_id, r.scope),
-                access AS (
-                    INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
-                    SELECT \(access.jti), family_id, \(clientID), \(access.expiresAt) FROM rotated),
-                successor AS (
-                    INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
-                    SELECT \(successor.hash), family_id, scope, \(successor.expiresAt) FROM rotated)
-                SELECT (SELECT count(*) FROM live)::int8 AS live, (SELECT count FROM admitted)::int8 AS counted,
-                       (SELECT count(*) FROM rotated)::int8 AS rotated
-                """)
-            guard let columns = rows.first?.columns else { return .premisesChanged }
-            let rotated: Int = try columns["rotated"], live: Int = try columns["live"], counted: Int? = try columns["counted"]
+            let rows = try await database.execute(RotateIfStillLive(
+                presentedHash: presentedHash, familyID: presented.familyID, clientID: clientID, now: now, limit: limit,
+                access: access, successor: successor, sealedAnswer: sealedAnswer))
+            guard let (live, counted, rotated) = rows.first else { return .premisesChanged }
             if rotated == 1 { return .rotated }
             if live == 1, limit != nil { return .limited(firstInWindow: counted != nil) }
             return .premisesChanged
+        }
+    }
+
+    /// `rotateIfStillLive`'s statement, prepared once per connection (`Database.execute`): the
+    /// refresh grant's write, whose parse and plan were most of its database CPU. `$5`-`$7` are
+    /// the token limit's bucket, window and maximum, all null without a limit.
+    struct RotateIfStillLive: PostgresPreparedStatement {
+        static let name = "gatehouse_rotate_if_still_live"
+        static let sql = """
+            WITH live AS (
+                SELECT r.token_hash, r.family_id, r.scope
+                FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
+                WHERE r.token_hash = $1 AND r.family_id = $2
+                  AND f.client_id = $3 AND f.revoked_at IS NULL
+                  AND r.rotated_at IS NULL AND r.expires_at > $4
+                FOR UPDATE),
+            admitted AS (
+                INSERT INTO rate_limit_counters AS c (bucket, window_start, count)
+                SELECT $5::text, $6::timestamptz, 1 FROM live
+                WHERE $5::text IS NOT NULL
+                ON CONFLICT (bucket, window_start) DO UPDATE SET count = c.count + 1 WHERE c.count <= $7::int8
+                RETURNING count),
+            rotated AS (
+                UPDATE refresh_tokens r SET rotated_at = $4, successor_hash = $8, replay_sealed = $9
+                FROM live WHERE r.token_hash = live.token_hash
+                  AND ($7::int8 IS NULL OR EXISTS (SELECT 1 FROM admitted WHERE count <= $7::int8))
+                RETURNING r.family_id, r.scope),
+            access AS (
+                INSERT INTO access_tokens (jti, family_id, client_id, expires_at)
+                SELECT $10, family_id, $3, $11 FROM rotated),
+            successor AS (
+                INSERT INTO refresh_tokens (token_hash, family_id, scope, expires_at)
+                SELECT $8, family_id, scope, $12 FROM rotated)
+            SELECT (SELECT count(*) FROM live)::int8 AS live, (SELECT count FROM admitted)::int8 AS counted,
+                   (SELECT count(*) FROM rotated)::int8 AS rotated
+            """
+        let presentedHash: [UInt8]
+        let familyID: UUID
+        let clientID: String
+        let now: Date
+        let limit: RotationLimit?
+        let access: TokenIssuer.AccessToken
+        let successor: TokenIssuer.RefreshToken
+        let sealedAnswer: [UInt8]
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings()
+            binds.append(ByteBuffer(bytes: presentedHash))
+            binds.append(familyID)
+            binds.append(clientID)
+            binds.append(now)
+            if let limit {
+                binds.append(limit.bucket)
+                binds.append(limit.windowStart)
+                binds.append(Int64(limit.maximum))
+            } else {
+                binds.appendNull()
+                binds.appendNull()
+                binds.appendNull()
+            }
+            binds.append(successor.hash)
+            binds.append(ByteBuffer(bytes: sealedAnswer))
+            binds.append(access.jti)
+            binds.append(access.expiresAt)
+            binds.append(successor.expiresAt)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> (live: Int, counted: Int?, rotated: Int) {
+            let columns = row.columns
+            return (try columns["live"], try columns["counted"], try columns["rotated"])
         }
     }
 }

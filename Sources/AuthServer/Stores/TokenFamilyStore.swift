@@ -180,13 +180,20 @@ struct TokenFamilyStore: Sendable {
     /// The presented token with its family and what `RefreshDecision` needs; `lock` is `FOR UPDATE`
     /// (the transactional path) or empty (the unlocked read of `TokenFamilyStore+UnlockedRefresh`).
     static func refreshTokenQuery(hash: [UInt8], lock: String) -> PostgresQuery {
+        var binds = PostgresBindings()
+        binds.append(ByteBuffer(bytes: hash))
+        return PostgresQuery(unsafeSQL: refreshTokenSQL(lock: lock), binds: binds)
+    }
+
+    /// `refreshTokenQuery`'s text, `$1` the token's hash; also the fast path's prepared statement.
+    static func refreshTokenSQL(lock: String) -> String {
         """
         SELECT r.expires_at, r.rotated_at, r.replay_sealed, r.scope, f.id AS family_id, f.client_id, f.user_id,
                f.resource, f.revoked_at IS NOT NULL AS family_revoked,
                COALESCE((SELECT s.rotated_at IS NOT NULL FROM refresh_tokens s WHERE s.token_hash = r.successor_hash),
                         false) AS successor_used
         FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id
-        WHERE r.token_hash = \(ByteBuffer(bytes: hash)) \(unescaped: lock)
+        WHERE r.token_hash = $1 \(lock)
         """
     }
 

@@ -44,6 +44,23 @@ public struct Database: Sendable {
         }
     }
 
+    /// A named prepared statement, bounded by the timeout; rows decoded before returning.
+    ///
+    /// For the hottest statements only (a refresh grant's, a client lookup's): PostgreSQL parses,
+    /// analyses and plans an unnamed statement on every execution, and for the refresh grant that
+    /// was half of the database's CPU (docs/benchmarks.md, "Refresh grants"). postgres-nio
+    /// prepares each statement once per pooled connection, on first use, so a new connection
+    /// after a restart or a failover prepares it again by itself.
+    public func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+        where Statement.Row: Sendable {
+        let logger = self.logger
+        return try await usage.measure(timeout) {
+            var collected: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { collected.append(row) }
+            return collected
+        }
+    }
+
     /// True when the database answers `SELECT 1` within a second.
     public func isReachable() async -> Bool {
         do {
