@@ -313,3 +313,70 @@ def test_a_callback_in_another_browser_is_refused(stack):
     state = parse_qs(urlparse(r.headers["location"]).query)["state"][0]
     r = alice.client.get(d.issuer + "/connections/acme/callback", params={"state": state, "error": "access_denied"})
     assert r.status_code == 400 and "did not allow" in r.text and 'href="/account"' in r.text
+
+
+def call_with_url_elicitation(d: Deployment, token: str):
+    """The `connection` tool through the official SDK client with an elicitation callback, which
+    makes it declare `capabilities.elicitation: {form: {}, url: {}}` at `initialize` (SDK 2.3.0);
+    returns the tool result, or the MCPError the call raised."""
+    from mcp.shared.exceptions import MCPError
+
+    async def never_asked(context, params):  # the gateway answers -32042, it never sends elicitation/create
+        raise AssertionError(f"unexpected elicitation/create: {params}")
+
+    async def calls(session):
+        try:
+            return await session.call_tool("connection", {"id": "acme"})
+        except MCPError as error:
+            return error
+    _, outcome = anyio.run(lambda: sdk_session_with_token(d.mcp_url, token, calls, elicitation_callback=never_asked))
+    return outcome
+
+
+def test_url_elicitation_for_a_missing_connection(stack):
+    """Issue 12, Connections item 3: a client that declared URL-mode elicitation gets MCP
+    2025-11-25's URLElicitationRequiredError (-32042) with the connect link; one that did not gets
+    the tool error. The link, opened in the person's browser outside any consent flow, connects
+    and lands on the account page; the same call then works."""
+    from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
+
+    up, d = stack["up"], stack["d"]
+    person, remote = d.create_user(), up.create_user()
+    browser = Browser({d.issuer: person, up.issuer: remote})
+    url, client_id, verifier = authorize_url(d)
+    redirect, last = browser.run(url, REDIRECT, connect=False)
+    assert redirect and "connect" not in browser.pages, (browser.pages, last.text[:500] if last else "")
+    code = parse_qs(urlparse(redirect).query)["code"][0]
+    token = httpx.post(d.issuer + "/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
+        "code_verifier": verifier, "resource": d.mcp_url}).json()["access_token"]
+    connect = f"{d.issuer}/connections/acme/connect"
+
+    # Without the capability: the tool error, as before.
+    is_error, text = call_connection_tool(d, token)
+    assert is_error and connect in text, text
+
+    # With it: -32042, one URL-mode elicitation whose url is the connect page.
+    outcome = call_with_url_elicitation(d, token)
+    assert isinstance(outcome, MCPError), outcome
+    assert outcome.error.code == -32042, outcome.error
+    elicitations = UrlElicitationRequiredError.from_error(outcome.error).elicitations
+    assert len(elicitations) == 1 and elicitations[0].mode == "url", elicitations
+    link = elicitations[0].url
+    assert link == f"{connect}?elicitation={elicitations[0].elicitation_id}", elicitations
+    assert "Acme" in elicitations[0].message and "http" not in elicitations[0].message, elicitations
+
+    # The link is bound to the person (MCP's phishing rule): someone else signed in connects nobody.
+    other = signed_in(d, d.create_user())
+    r = other.client.get(link)
+    assert r.status_code == 403 and "wrong_account" in r.text, (r.status_code, r.text[:400])
+    altered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
+    r = browser.client.get(altered)
+    assert r.status_code == 403 and "wrong_account" in r.text, (r.status_code, r.text[:400])
+
+    # The person opens it in their own browser: connect at Acme, then the account page.
+    done, last = browser.run(link, d.issuer + "/account?done=", connect=False)
+    assert done and done.endswith("connection-made"), (browser.pages, last.text[:400] if last else "")
+    outcome = call_with_url_elicitation(d, token)
+    assert not isinstance(outcome, MCPError) and not outcome.is_error, outcome
+    assert json.loads(text_of(outcome))["userinfo_status"] == 200, text_of(outcome)

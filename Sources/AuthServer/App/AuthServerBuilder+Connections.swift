@@ -25,7 +25,8 @@ func connectionEndpoints(_ env: AuthServerEnvironment, flow: AuthorizationFlow, 
     guard let parts else { return [] }
     let forms = AccountForms(flow: flow, formGuard: SessionFormGuard(issuer: env.issuer))
     return [
-        ConnectionEndpoint(flow: flow, clients: parts.clients, states: parts.states, store: parts.store, audit: env.audit),
+        ConnectionEndpoint(flow: flow, clients: parts.clients, states: parts.states, store: parts.store,
+                           links: ConnectLinkBinding(kek: env.configuration.keyEncryptionKey), audit: env.audit),
         AccountConnectionsEndpoint(forms: forms, clients: parts.clients, store: parts.store, audit: env.audit),
     ]
 }

@@ -17,7 +17,7 @@ func federationEndpoints(_ env: AuthServerEnvironment, flow: AuthorizationFlow) 
         }
         providers[provider.id] = FederatedProvider(resolved: provider, signIn: signIn)
     }
-    let logins = FederatedLoginStore(database: env.database)
+    let logins = FederatedLoginStore(database: env.database, kek: env.configuration.keyEncryptionKey)
     let failures = FederationFailurePage(pages: flow.pages, audit: env.audit,
                                          providerNames: providers.mapValues(\.configuration.name))
     return [

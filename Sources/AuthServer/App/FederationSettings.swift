@@ -28,20 +28,8 @@ struct FederationSettings: Sendable {
     func resolve() throws -> [ResolvedIdentityProvider] {
         let source = "\(GatehouseConfigFile.variable) \(file)"
         return try providers.map { entry in
-            func error(_ problem: String) -> ConfigurationError {
-                ConfigurationError("\(source): \(entry.keyPath).\(entry.secret.key)", problem)
-            }
-            let secret: String
-            switch entry.secret {
-            case .file(let path):
-                guard let data = FileManager.default.contents(atPath: path) else { throw error("cannot read \(path)") }
-                secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            case .environment(let name):
-                guard let value = environment.string(name) else { throw error("\(name) is not set") }
-                secret = value
-            }
-            guard !secret.isEmpty, secret.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
-                throw error("the client secret must be printable ASCII without spaces")
+            let secret = try entry.secret.read(from: environment, keys: .clientSecret, entry: "\(source): \(entry.keyPath)") {
+                SecretSource.isPrintableASCII($0) ? nil : "the client secret must be printable ASCII without spaces"
             }
             return ResolvedIdentityProvider(configuration: entry, clientSecret: secret)
         }

@@ -33,22 +33,8 @@ struct PreregisteredClientSettings: Sendable {
                     throw error("redirect_uris[\(index)]", "\(problem): \"\(uri)\"")
                 }
             }
-            let secret: String?
-            switch entry.secret {
-            case .none:
-                secret = nil
-            case .file(let path):
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw error("secret_file", "cannot read \(path)")
-                }
-                secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            case .environment(let name):
-                guard let value = environment.string(name) else { throw error("secret_env", "\(name) is not set") }
-                secret = value
-            }
-            if let secret, let problem = Self.secretProblem(secret) {
-                throw error(entry.secret.key, problem)
-            }
+            let secret = try entry.secret?.read(from: environment, keys: .secret, entry: "\(source): \(entry.keyPath)",
+                                                check: Self.secretProblem)
             return Client.preregistered(id: entry.id, name: entry.name, redirectURIs: entry.redirectURIs, secret: secret,
                                         trusted: entry.trusted, now: now)
         }
@@ -57,8 +43,7 @@ struct PreregisteredClientSettings: Sendable {
     /// Secrets are at least 32 printable ASCII characters: something a person types into a
     /// client, but of the strength of a generated one.
     static func secretProblem(_ secret: String) -> String? {
-        guard secret.utf8.count >= Client.minimumResourceServerSecretLength,
-              secret.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+        guard secret.utf8.count >= Client.minimumResourceServerSecretLength, SecretSource.isPrintableASCII(secret) else {
             return "the secret must be at least \(Client.minimumResourceServerSecretLength) printable ASCII characters"
         }
         return nil
@@ -81,17 +66,6 @@ struct PreregisteredClientSettings: Sendable {
                 throw ConfigurationError("\(GatehouseConfigFile.variable) \(file): clients",
                                          "client_id \"\(client.clientID)\" belongs to a client of kind \(kind); choose another id")
             }
-        }
-    }
-}
-
-extension PreregisteredClientConfiguration.Secret {
-    /// The file key the secret came from.
-    var key: String {
-        switch self {
-        case .none: "public"
-        case .file: "secret_file"
-        case .environment: "secret_env"
         }
     }
 }

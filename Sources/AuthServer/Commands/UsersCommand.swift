@@ -110,12 +110,23 @@ struct UsersCommand: AsyncParsableCommand {
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Disable a user: they cannot sign in, and their tokens and sessions are revoked at once.")
+            abstract: "Disable a user: they cannot sign in, and their tokens and sessions are revoked at once.",
+            discussion: """
+                Their connections to third-party APIs are deleted in the same transaction; then each \
+                connection of GATEHOUSE_CONFIG with a revocation_endpoint has the tokens revoked \
+                there (RFC 7009), which needs the servers' key-encryption key (GATEHOUSE_KEK_FILE or \
+                GATEHOUSE_KEK). A provider that cannot be reached, or a missing key, is a warning \
+                on standard error and in the audit log; the user is disabled either way.
+                """)
         @Argument(help: "The user's name.") var username: String
 
         func run() async throws {
-            try await UsersCommand.setDisabled(username, true)
+            let reports = try await UsersCommand.disable(username)
             print("disabled user \(username.lowercased()); their tokens, codes and sessions are revoked")
+            // Connections (issue 12): deleted with the disable; a provider that did not revoke is a warning, on stderr.
+            for report in reports {
+                if report.isWarning { FileHandle.standardError.write(Data((report.line + "\n").utf8)) } else { print(report.line) }
+            }
         }
     }
 

@@ -7,7 +7,7 @@ import Shared
 ///
 /// | route                                  | what it does                                                  |
 /// |----------------------------------------|---------------------------------------------------------------|
-/// | `GET /connections/<id>/connect`        | needs the Gatehouse session; optional `return` = a pending authorization request of this browser; redirects to the provider with `state` (and PKCE S256 when `pkce: true`) |
+/// | `GET /connections/<id>/connect`        | needs the Gatehouse session; optional `return` = a pending authorization request of this browser; optional `elicitation` = the gateway's link binding (`ConnectLinkBinding`), which must name the signed-in user; redirects to the provider with `state` (and PKCE S256 when `pkce: true`) |
 /// | `GET /connections/<id>/callback`       | `state` must have been issued in this session for this connection (single use, 10 min); exchanges the code, stores the tokens sealed, returns to the consent page or the account page |
 /// | `GET /connections/continue?request=…`  | the consent page of a pending request of this browser, again  |
 ///
@@ -18,6 +18,8 @@ struct ConnectionEndpoint: AuthServerEndpoint {
     let clients: [String: ConnectionTokenClient]
     let states: ConnectionStateStore
     let store: UserConnectionStore
+    /// Checks the `elicitation` of a link the gateway handed out in a URL-mode elicitation.
+    let links: ConnectLinkBinding
     let audit: AuditLog
 
     func addRoutes(to router: Router<AuthRequestContext>) {
@@ -41,6 +43,9 @@ struct ConnectionEndpoint: AuthServerEndpoint {
             return failure(status: .unauthorized, message: "Sign in to Gatehouse first, then connect \(client.connection.name) again.",
                            code: "login_required", back: ("/account", "Sign in on your account page"))
         }
+        if let refusal = await checkLinkBinding(request, connection: client.connection, user: user, now: now, context: context) {
+            return refusal
+        }
         var returnRequest: String?
         if let presented = request.uri.queryParameters.get("return") {
             guard try await flow.pendingRequests.find(id: presented, browserBinding: flow.cookieValue(.flow, in: request), now: now) != nil else {
@@ -54,6 +59,30 @@ struct ConnectionEndpoint: AuthServerEndpoint {
         try await states.create(state: state, userID: user.id, sessionID: sessionID, connectionID: id, codeVerifier: verifier,
                                 returnRequest: returnRequest, now: now)
         return AuthorizationFlow.redirect(to: authorizationURL(client.connection, state: state, verifier: verifier))
+    }
+
+    /// MCP 2025-11-25 (Client: Elicitation, Phishing): "the server MUST ensure that the user who
+    /// started the elicitation request … is the same user who completes the authorization flow".
+    /// A link from a URL-mode elicitation carries `elicitation`, bound to that user: opened in a
+    /// browser signed in as someone else, it connects nobody and says why. A link without it (the
+    /// account page, the consent page, the tool error's text) connects whoever is signed in, as
+    /// always: the tokens then belong to that person, never to someone else.
+    func checkLinkBinding(_ request: Request, connection: ConnectionConfiguration, user: User, now: Date,
+                          context: AuthRequestContext) async -> Response? {
+        guard let presented = request.uri.queryParameters.get(ConnectLinkBinding.parameter) else { return nil }
+        switch links.verify(presented, userID: user.id, connectionID: connection.id, now: now) {
+        case .valid:
+            return nil
+        case .expired:
+            return failure(message: "This link to connect \(connection.name) has expired. Call the tool in your app again for a new one, or connect from your account page.",
+                           code: "expired_link")
+        case .invalid:
+            await audit.record(.connectionFailed, outcome: .failure, username: user.username, remoteAddress: context.clientAddress,
+                               detail: ["connection": connection.id, "reason": "link made for another user"])
+            return failure(status: .forbidden,
+                           message: "This link was made for another Gatehouse account than the one signed in here (\(user.username)). Sign out, sign in with the account you use in the app, and open the link again.",
+                           code: "wrong_account")
+        }
     }
 
     /// RFC 6749 §4.1.1 and RFC 7636 §4.3 (`code_challenge = BASE64URL(SHA256(code_verifier))`).

@@ -40,6 +40,42 @@ struct ConnectionStateStore: Sendable {
         }
     }
 
+    /// `keys reseal`: the PKCE verifier of every connect in flight opened under `old` and sealed
+    /// under `new`, in the caller's transaction. Expired rows go instead (nobody can finish them);
+    /// one that opens under neither key is left (its callback fails, as it would have).
+    static func reseal(from old: KeyEncryptionKey, to new: KeyEncryptionKey, now: Date,
+                       connection: PostgresConnection) async throws -> UserConnectionStore.ResealCount {
+        let (from, to) = (ConnectionTokenSeal(kek: old), ConnectionTokenSeal(kek: new))
+        _ = try await connection.query("DELETE FROM connection_states WHERE expires_at < \(now)", logger: connection.logger)
+        let rows = try await connection.query("""
+            SELECT state_hash, user_id, connection_id, code_verifier_sealed FROM connection_states
+            WHERE code_verifier_sealed IS NOT NULL ORDER BY state_hash FOR UPDATE
+            """, logger: connection.logger)
+        var sealed: [(stateHash: ByteBuffer, userID: UUID, connectionID: String, verifier: [UInt8])] = []
+        for try await row in rows {
+            let columns = row.columns
+            let verifier: ByteBuffer = try columns["code_verifier_sealed"]
+            sealed.append((try columns["state_hash"], try columns["user_id"], try columns["connection_id"], Array(buffer: verifier)))
+        }
+        var count = UserConnectionStore.ResealCount()
+        for row in sealed {
+            if (try? to.open(row.verifier, .codeVerifier, userID: row.userID, connectionID: row.connectionID)) != nil {
+                count.alreadyCurrent += 1
+                continue
+            }
+            guard let verifier = try? from.open(row.verifier, .codeVerifier, userID: row.userID, connectionID: row.connectionID) else {
+                count.unreadable += 1
+                continue
+            }
+            let resealed = ByteBuffer(bytes: try to.seal(verifier, .codeVerifier, userID: row.userID, connectionID: row.connectionID))
+            _ = try await connection.query(
+                "UPDATE connection_states SET code_verifier_sealed = \(resealed) WHERE state_hash = \(row.stateHash)",
+                logger: connection.logger)
+            count.resealed += 1
+        }
+        return count
+    }
+
     /// The request `state` started, if it exists, has not expired, is for `connectionID` and
     /// was started in `sessionID`. Any presented state is used up, matching or not.
     func consume(state: String, sessionID: String?, connectionID: String, now: Date) async throws -> Started? {

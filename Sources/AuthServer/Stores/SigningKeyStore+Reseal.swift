@@ -27,6 +27,12 @@ struct KeyResealOutcome: Sendable, Equatable {
     var resealed: [String] = []
     /// Keys that were already sealed under the new key (a repeated run).
     var alreadyCurrent: [String] = []
+    /// Users' connection tokens (`user_connections`, issue 12), in the same transaction.
+    var connections = UserConnectionStore.ResealCount()
+    /// PKCE verifiers of connects in flight (`connection_states`), in the same transaction.
+    var connectionStates = UserConnectionStore.ResealCount()
+    /// PKCE verifiers of federated sign-ins in flight (`federated_logins`), in the same transaction.
+    var federatedLogins = UserConnectionStore.ResealCount()
 }
 
 extension SigningKeyStore {
@@ -35,7 +41,12 @@ extension SigningKeyStore {
     /// must open under `old` — or, after an earlier run, under `new` — before any row is
     /// written. The public halves, and so the JWKS and every token in circulation, stay as
     /// they are; only the sealing changes. The kid stays bound as associated data.
-    static func reseal(in database: Database, from old: KeyEncryptionKey, to new: KeyEncryptionKey) async throws -> KeyResealOutcome {
+    ///
+    /// Everything else sealed under the KEK moves in the same transaction, or it would be
+    /// unreadable once the old KEK is retired: users' connection tokens and the PKCE verifiers of
+    /// connects and federated sign-ins in flight (issue 12).
+    static func reseal(in database: Database, from old: KeyEncryptionKey, to new: KeyEncryptionKey,
+                       now: Date = Date()) async throws -> KeyResealOutcome {
         guard old.fingerprint != new.fingerprint else { throw KeyResealError.sameKey(fingerprint: new.fingerprint) }
         return try await database.transaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: connection.logger)
@@ -72,6 +83,9 @@ extension SigningKeyStore {
                     """, logger: connection.logger)
                 outcome.resealed.append(update.kid)
             }
+            outcome.connections = try await UserConnectionStore.reseal(from: old, to: new, connection: connection)
+            outcome.connectionStates = try await ConnectionStateStore.reseal(from: old, to: new, now: now, connection: connection)
+            outcome.federatedLogins = try await FederatedLoginStore.reseal(from: old, to: new, now: now, connection: connection)
             return outcome
         }
     }

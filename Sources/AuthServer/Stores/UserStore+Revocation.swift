@@ -16,18 +16,32 @@ extension UserStore {
     /// Disabling ends everything the user holds (see above). Enabling revokes nothing and
     /// restores nothing: revoked tokens stay revoked.
     func setDisabled(_ raw: String, _ disabled: Bool) async throws -> Bool {
-        guard let username = try? Self.normalizedUsername(raw) else { return false }
+        try await changeDisabled(raw, disabled) != nil
+    }
+
+    /// What disabling (or enabling) one user did.
+    struct DisabledChange: Sendable {
+        let userID: UUID
+        /// The connections deleted with the disable, still sealed: `users disable` revokes them at
+        /// their providers after the commit, so no provider's answer holds the disable up.
+        let removedConnections: [UserConnectionStore.Removed]
+    }
+
+    /// `setDisabled`, returning the user and their deleted connections; nil when there is no such user.
+    func changeDisabled(_ raw: String, _ disabled: Bool) async throws -> DisabledChange? {
+        guard let username = try? Self.normalizedUsername(raw) else { return nil }
         return try await database.transaction { connection in
-            guard let userID = try await Self.userID(username, connection: connection) else { return false }
+            guard let userID = try await Self.userID(username, connection: connection) else { return nil }
+            var removed: [UserConnectionStore.Removed] = []
             if disabled {
                 try await Self.endEverything(of: userID, reason: "user disabled", connection: connection)
                 try await APIKeyStore.revokeAll(ofUser: userID, connection: connection)
-                // Issue 12: a disabled user's connection tokens go too (not revoked at the provider).
-                try await UserConnectionStore.deleteAll(userID: userID, connection: connection)
+                // Issue 12: a disabled user's connection tokens go too, in this transaction.
+                removed = try await UserConnectionStore.deleteAll(userID: userID, connection: connection)
             }
             _ = try await connection.query(
                 "UPDATE users SET disabled = \(disabled), updated_at = now() WHERE id = \(userID)", logger: connection.logger)
-            return true
+            return DisabledChange(userID: userID, removedConnections: removed)
         }
     }
 

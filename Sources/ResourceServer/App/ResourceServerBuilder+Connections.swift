@@ -13,3 +13,13 @@ func gatewayConnections(_ configuration: ResourceServerConfiguration, resource: 
         store: UserConnectionStore(database: database, seal: ConnectionTokenSeal(kek: kek)),
         issuer: configuration.issuer, clock: clock)
 }
+
+/// URL-mode elicitation for a gateway resource with connections (issue 12), or nil without: its
+/// own session binding (the same shared key as the upstream's) and the connect-link binding under
+/// the key-encryption key.
+func connectionElicitation(_ configuration: ResourceServerConfiguration, resource: ProtectedResourceCatalog.Resource,
+                           database: Database, clock: Clock) -> ConnectionElicitation? {
+    guard !resource.configuration.connections.isEmpty, let kek = configuration.keyEncryptionKey else { return nil }
+    return ConnectionElicitation(sessions: GatewaySessionBinding(store: GatewaySessionKeyStore(database: database)),
+                                 links: ConnectLinkBinding(kek: kek), resource: resource.identifier.value, clock: clock)
+}

@@ -67,19 +67,21 @@ func buildResourceServer(
             .addRoutes(to: router, mcpPath: resource.path, includeRoot: servesRootMetadata)
         switch resource.configuration.upstream {
         case .builtin(.notes):
-            let tools = ToolCatalog.standard(notes: NoteStore(database: database))
+            let connections = gatewayConnections(configuration, resource: resource, database: database, clock: clock)
+            let tools = ToolCatalog.standard(notes: NoteStore(database: database), hasConnections: connections != nil)
             MCPEndpoint(
                 authentication: authentication, challenge: challenge,
                 server: MCPSessionlessServer(name: "gatehouse-notes", title: resource.name, version: "1.0.0", tools: tools),
-                tools: tools)
+                tools: tools, connections: connections)
                 .addRoutes(to: mcpRoutes, path: resource.path)
         case .http, .stdio:
             let built = try upstreams.make(for: resource)
             upstreamServices += built.services
-            var gateway = GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge,
-                                          upstream: built.upstream, audit: DeniedCallAudit(database: database, logger: logger))
-            gateway.connections = gatewayConnections(configuration, resource: resource, database: database, clock: clock)
-            gateway.addRoutes(to: mcpRoutes, path: resource.path)
+            GatewayEndpoint(resource: resource, authentication: authentication, challenge: challenge,
+                            upstream: built.upstream, audit: DeniedCallAudit(database: database, logger: logger),
+                            connections: gatewayConnections(configuration, resource: resource, database: database, clock: clock),
+                            elicitation: connectionElicitation(configuration, resource: resource, database: database, clock: clock))
+                .addRoutes(to: mcpRoutes, path: resource.path)
         }
     }
     router.addHealthRoutes {

@@ -37,6 +37,9 @@ struct MCPEndpoint: Sendable {
     let toolList: ToolListCache
     let directCall: DirectToolCall
     let stateless: StatelessResponder
+    /// The resource's `connections:` (issue 12), handed to the built-in tools through
+    /// `VerifiedIdentity.connections`; nil when it names none.
+    let connections: GatewayConnections?
 
     /// MCP transports: "If the server receives a request with an invalid or unsupported
     /// MCP-Protocol-Version, it MUST respond with 400 Bad Request."
@@ -49,7 +52,9 @@ struct MCPEndpoint: Sendable {
 
     private let requests = Counter(label: "gatehouse_rs_mcp_requests_total")
 
-    init(authentication: Authentication, challenge: BearerChallenge, server: MCPSessionlessServer, tools: ToolCatalog) {
+    init(authentication: Authentication, challenge: BearerChallenge, server: MCPSessionlessServer, tools: ToolCatalog,
+         connections: GatewayConnections? = nil) {
+        self.connections = connections
         self.authentication = authentication
         self.challenge = challenge
         self.server = server
@@ -83,7 +88,10 @@ struct MCPEndpoint: Sendable {
                 status: .badRequest, code: -32600,
                 message: "Bad Request: unsupported MCP-Protocol-Version; supported: \(Self.supportedProtocolVersions.sorted().joined(separator: ", "))")
         }
-        let identity = try await authenticate(request, logger: context.logger)
+        var identity = try await authenticate(request, logger: context.logger)
+        if let connections {
+            identity.connections = CallerConnections(connections, subject: identity.subject, logger: context.logger)
+        }
         let body = try await request.body.collect(upTo: Self.maximumBodySize)
         var data = Data(buffer: body)
         let envelope: JSONRPCEnvelope

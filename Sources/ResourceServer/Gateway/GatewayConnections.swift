@@ -46,35 +46,44 @@ struct GatewayConnections: Sendable {
         guard let userID = UUID(uuidString: subject) else { return .needed(connections, tokens: []) }
         var tokens: [ConnectionToken] = []
         var needed: [ConnectionConfiguration] = []
-        for connection in connections {
-            guard let client = clients[connection.id] else { continue }
-            let lookup = try await store.current(userID: userID, connectionID: connection.id, now: clock.now(),
-                                                 window: Self.refreshWindow) { refreshToken in
-                let outcome = await client.refresh(refreshToken)
-                switch outcome {
-                case .tokens: logger.debug("connection token refreshed", metadata: ["connection": "\(connection.id)", "sub": "\(subject)"])
-                case .refused(let error):
-                    logger.notice("connection refresh refused: the user must connect again", metadata: [
-                        "event": "connection_broken", "connection": "\(connection.id)", "sub": "\(subject)", "error": "\(error)",
-                    ])
-                case .failed(let reason):
-                    logger.warning("connection refresh failed", metadata: [
-                        "connection": "\(connection.id)", "sub": "\(subject)", "reason": "\(reason)",
-                    ])
-                }
-                return outcome
-            }
-            switch lookup {
+        for connection in connections where clients[connection.id] != nil {
+            switch try await lookup(connection, userID: userID, subject: subject, logger: logger) {
             case .live(let current): tokens.append(ConnectionToken(connectionID: connection.id, value: current.accessToken))
             case .missing, .broken: needed.append(connection)
-            case .unavailable(let reason):
-                logger.warning("connection token could not be refreshed", metadata: [
-                    "connection": "\(connection.id)", "sub": "\(subject)", "reason": "\(reason)",
-                ])
-                return .unavailable(connection)
+            case .unavailable: return .unavailable(connection)
             }
         }
         return needed.isEmpty ? .tokens(tokens) : .needed(needed, tokens: tokens)
+    }
+
+    /// One connection of the caller (`userID`, whose `sub` is `subject`), refreshed first when it
+    /// expires within `refreshWindow`; the gateway's `resolve` and the built-in tools'
+    /// `CallerConnections` both come here. A connection without a client reads as missing.
+    func lookup(_ connection: ConnectionConfiguration, userID: UUID, subject: String,
+                logger: Logger) async throws -> UserConnectionStore.Lookup {
+        guard let client = clients[connection.id] else { return .missing }
+        let lookup = try await store.current(userID: userID, connectionID: connection.id, now: clock.now(),
+                                             window: Self.refreshWindow) { refreshToken in
+            let outcome = await client.refresh(refreshToken)
+            switch outcome {
+            case .tokens: logger.debug("connection token refreshed", metadata: ["connection": "\(connection.id)", "sub": "\(subject)"])
+            case .refused(let error):
+                logger.notice("connection refresh refused: the user must connect again", metadata: [
+                    "event": "connection_broken", "connection": "\(connection.id)", "sub": "\(subject)", "error": "\(error)",
+                ])
+            case .failed(let reason):
+                logger.warning("connection refresh failed", metadata: [
+                    "connection": "\(connection.id)", "sub": "\(subject)", "reason": "\(reason)",
+                ])
+            }
+            return outcome
+        }
+        if case .unavailable(let reason) = lookup {
+            logger.warning("connection token could not be refreshed", metadata: [
+                "connection": "\(connection.id)", "sub": "\(subject)", "reason": "\(reason)",
+            ])
+        }
+        return lookup
     }
 
     /// `<issuer>/connections/<id>/connect`: the AuthServer page that starts the connection.
@@ -87,12 +96,21 @@ struct GatewayConnections: Sendable {
     }
 
     func toolErrorBody(idJSON: String, needed: [ConnectionConfiguration]) -> String {
+        Self.toolResult(idJSON: idJSON, text: neededText(needed))
+    }
+
+    /// The text of that tool error, also the built-in tools' (`CallerConnections`).
+    func neededText(_ needed: [ConnectionConfiguration]) -> String {
         let lines = needed.map { "Connect your \($0.name) account first: \(connectURL($0))" }
-        return Self.toolResult(idJSON: idJSON, text: lines.joined(separator: "\n") + "\nThen call the tool again.")
+        return lines.joined(separator: "\n") + "\nThen call the tool again."
     }
 
     func unavailableError(idJSON: String, connection: ConnectionConfiguration) -> Response {
-        Self.response(Self.toolResult(idJSON: idJSON, text: "\(connection.name) could not be reached to renew your connection. Try again in a moment."))
+        Self.response(Self.toolResult(idJSON: idJSON, text: Self.unavailableText(connection)))
+    }
+
+    static func unavailableText(_ connection: ConnectionConfiguration) -> String {
+        "\(connection.name) could not be reached to renew your connection. Try again in a moment."
     }
 
     /// A JSON-RPC result `{content: [{type: text, text}], isError: true}` for the request `idJSON`.

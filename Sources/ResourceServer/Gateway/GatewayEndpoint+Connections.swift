@@ -1,8 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import NIOFoundationCompat
 import Shared
 
 extension GatewayEndpoint {
@@ -13,16 +13,13 @@ extension GatewayEndpoint {
 
     /// The caller's connection tokens for every request to this resource (a stdio process gets
     /// them when it starts, at `initialize`). Only a `tools/call` is stopped for a missing or
-    /// broken connection, with a tool error carrying the connect link; every other method goes
-    /// on with the tokens there are.
-    func connectionTokens(_ connections: GatewayConnections, body: ByteBuffer, identity: VerifiedIdentity,
-                          logger: Logger) async throws -> Result<[ConnectionToken], ConnectionRefusal> {
+    /// broken connection: with `URLElicitationRequired` (-32042) when its session declared URL-mode
+    /// elicitation, else with a tool error carrying the connect link; every other method goes on
+    /// with the tokens there are.
+    func connectionTokens(_ connections: GatewayConnections, envelope: JSONRPCEnvelope?, headers: HTTPFields,
+                          identity: VerifiedIdentity, logger: Logger) async throws -> Result<[ConnectionToken], ConnectionRefusal> {
         let resolution = try await connections.resolve(subject: identity.subject, logger: logger)
-        let call = body.readableBytes > 0
-            ? (try? JSONRPCEnvelope.parse(Data(buffer: body, byteTransferStrategy: .noCopy))).flatMap { envelope in
-                envelope.kind == .request(method: "tools/call") ? envelope.idJSON : nil
-            }
-            : nil
+        let call = envelope.flatMap { $0.kind == .request(method: "tools/call") ? $0.idJSON : nil }
         switch resolution {
         case .tokens(let tokens):
             return .success(tokens)
@@ -32,7 +29,17 @@ extension GatewayEndpoint {
                 "event": "connection_needed", "resource": "\(resource.path)", "sub": "\(identity.subject)",
                 "connections": "\(needed.map(\.id).joined(separator: ","))",
             ])
-            return .failure(ConnectionRefusal(response: connections.toolError(idJSON: id, needed: needed)))
+            let toolError = ConnectionRefusal(response: connections.toolError(idJSON: id, needed: needed))
+            guard let elicitation else { return .failure(toolError) }
+            switch await elicitation.support(headers: headers, subject: identity.subject, logger: logger) {
+            case .refused(let response):
+                return .failure(ConnectionRefusal(response: response))
+            case .urlMode:
+                let required = try elicitation.required(needed: needed, subject: identity.subject, connectURL: connections.connectURL)
+                return .failure(ConnectionRefusal(response: required.response(idJSON: id)))
+            case .none:
+                return .failure(toolError)
+            }
         case .unavailable(let connection):
             guard let id = call else { return .success([]) }
             return .failure(ConnectionRefusal(response: connections.unavailableError(idJSON: id, connection: connection)))

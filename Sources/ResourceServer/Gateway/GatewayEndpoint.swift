@@ -21,6 +21,7 @@ import Shared
 /// | `Mcp-Method` / `Mcp-Name` agree with the body          | 400                                       |
 /// | `tools/call`: a `tools` rule matches the tool          | 403 (JSON-RPC error)                      |
 /// | `tools/call`: the token has the rule's scopes          | 403 insufficient_scope + WWW-Authenticate |
+/// | `tools/call`: the caller has the resource's `connections:` | tool error with the connect link, or -32042 for a URL-mode elicitation session (`ConnectionElicitation`) |
 ///
 /// `tools/list` and every other method pass through untouched: what a caller may call is decided
 /// here, at the call, by the same rules whatever the upstream lists.
@@ -31,7 +32,9 @@ struct GatewayEndpoint: Sendable {
     let upstream: any MCPUpstream
     let audit: DeniedCallAudit?
     /// The resource's `connections:` (issue 12); nil when it names none.
-    var connections: GatewayConnections? = nil
+    let connections: GatewayConnections?
+    /// URL-mode elicitation for a call refused for a missing connection; nil without connections.
+    let elicitation: ConnectionElicitation?
 
     static let maximumBodySize = MCPEndpoint.maximumBodySize
 
@@ -43,12 +46,15 @@ struct GatewayEndpoint: Sendable {
     ]
 
     init(resource: ProtectedResourceCatalog.Resource, authentication: MCPEndpoint.Authentication,
-         challenge: BearerChallenge, upstream: any MCPUpstream, audit: DeniedCallAudit?) {
+         challenge: BearerChallenge, upstream: any MCPUpstream, audit: DeniedCallAudit?,
+         connections: GatewayConnections?, elicitation: ConnectionElicitation?) {
         self.resource = resource
         self.authentication = authentication
         self.challenge = challenge
         self.upstream = upstream
         self.audit = audit
+        self.connections = connections
+        self.elicitation = elicitation
     }
 
     /// `router` is the group carrying `MCPOriginMiddleware`; preflights are answered there.
@@ -81,10 +87,12 @@ struct GatewayEndpoint: Sendable {
         }
         let identity = try await authentication.identify(request, challenge: challenge, logger: context.logger)
         var body = ByteBuffer()
+        var envelope: JSONRPCEnvelope?
         if request.method == .post {
             body = try await request.body.collect(upTo: Self.maximumBodySize)
-            if let refusal = try await check(body: body, headers: request.headers, identity: identity, logger: context.logger) {
-                return refusal
+            switch try await check(body: body, headers: request.headers, identity: identity, logger: context.logger) {
+            case .refused(let refusal): return refusal
+            case .passed(let passed): envelope = passed
             }
         }
         var headers = HTTPFields()
@@ -95,8 +103,12 @@ struct GatewayEndpoint: Sendable {
         let token = (try? BearerToken.extract(from: request).get()) ?? ""
         var upstreamRequest = UpstreamRequest(method: request.method, headers: headers, body: body, identity: identity,
                                               accessToken: token, requestID: context.id)
+        if envelope?.kind == .request(method: "initialize") {
+            upstreamRequest.sessionFeatures = SessionCapabilities.features(ofInitialize: body)
+        }
         if let connections {
-            switch try await connectionTokens(connections, body: body, identity: identity, logger: context.logger) {
+            switch try await connectionTokens(connections, envelope: envelope, headers: request.headers, identity: identity,
+                                              logger: context.logger) {
             case .success(let tokens): upstreamRequest.connectionTokens = tokens
             case .failure(let refusal): return refusal.response
             }
@@ -104,38 +116,47 @@ struct GatewayEndpoint: Sendable {
         return try await upstream.handle(upstreamRequest, context: context)
     }
 
-    /// One JSON-RPC message, and for `tools/call` the `tools` rule; nil when the request may go on.
-    private func check(body: ByteBuffer, headers: HTTPFields, identity: VerifiedIdentity, logger: Logger) async throws -> Response? {
+    /// The outcome of `check`: the parsed message, or the answer instead of the upstream's.
+    private enum Checked {
+        case passed(JSONRPCEnvelope)
+        case refused(Response)
+    }
+
+    /// One JSON-RPC message, and for `tools/call` the `tools` rule.
+    private func check(body: ByteBuffer, headers: HTTPFields, identity: VerifiedIdentity, logger: Logger) async throws -> Checked {
         let envelope: JSONRPCEnvelope
         do {
             envelope = try JSONRPCEnvelope.parse(Data(buffer: body, byteTransferStrategy: .noCopy))
         } catch {
-            return JSONRPCErrorResponse.make(status: .badRequest, code: error.code, message: error.message)
+            return .refused(JSONRPCErrorResponse.make(status: .badRequest, code: error.code, message: error.message))
         }
         // MCP 2026-07-28 routes on these headers; an upstream that trusts them must see the same
         // method and tool the scope check saw.
         if let method = headers[UpstreamHeaderNames.mcpMethod], method != envelope.method {
-            return JSONRPCErrorResponse.make(status: .badRequest, code: -32600, message: "Bad Request: Mcp-Method does not match the body")
+            return .refused(JSONRPCErrorResponse.make(status: .badRequest, code: -32600,
+                                                      message: "Bad Request: Mcp-Method does not match the body"))
         }
         guard envelope.kind == .request(method: "tools/call") || envelope.kind == .notification(method: "tools/call") else {
-            return nil
+            return .passed(envelope)
         }
         guard let tool = envelope.toolName else {
-            return JSONRPCErrorResponse.make(status: .badRequest, code: -32602, message: "Invalid params: tools/call needs params.name")
+            return .refused(JSONRPCErrorResponse.make(status: .badRequest, code: -32602,
+                                                      message: "Invalid params: tools/call needs params.name"))
         }
         if let name = headers[UpstreamHeaderNames.mcpName], name != tool {
-            return JSONRPCErrorResponse.make(status: .badRequest, code: -32600, message: "Bad Request: Mcp-Name does not match the body")
+            return .refused(JSONRPCErrorResponse.make(status: .badRequest, code: -32600,
+                                                      message: "Bad Request: Mcp-Name does not match the body"))
         }
         guard let required = resource.configuration.requiredScopes(forTool: tool) else {
             await deny(tool: tool, reason: "no_rule", identity: identity, logger: logger)
-            return JSONRPCErrorResponse.make(status: .forbidden, code: -32600,
-                                             message: "Forbidden: the tool \(tool) is not allowed by this gateway's configuration")
+            return .refused(JSONRPCErrorResponse.make(status: .forbidden, code: -32600,
+                                                      message: "Forbidden: the tool \(tool) is not allowed by this gateway's configuration"))
         }
         guard identity.has(scopes: required) else {
             await deny(tool: tool, reason: "insufficient_scope", identity: identity, logger: logger)
             throw challenge.insufficientScope(required: required, granted: identity.scopes, tool: tool)
         }
-        return nil
+        return .passed(envelope)
     }
 
     /// Every refused call is counted, logged with who, what and why (JSON logs carry the request

@@ -152,14 +152,16 @@ final class HTTPUpstream: MCPUpstream, Service {
 
     private func forward(_ request: UpstreamRequest, logger: Logger) async throws -> Response {
         var headers = UpstreamHeaders.towardsUpstream(request.headers)
+        var features = request.sessionFeatures ?? []
         if let presented = request.headers[UpstreamHeaders.mcpSessionID] {
-            guard let upstreamID = try await sessions.open(presented, resource: settings.resource,
+            guard let session = try await sessions.session(presented, resource: settings.resource,
                                                            subject: request.identity.subject) else {
                 logger.info("session id refused: not issued to this user for this resource",
                             metadata: ["sub": "\(request.identity.subject)"])
                 return UpstreamFailure.sessionNotFound()
             }
-            headers.add(name: UpstreamHeaders.mcpSessionID.rawName, value: upstreamID)
+            headers.add(name: UpstreamHeaders.mcpSessionID.rawName, value: session.upstreamID)
+            if request.sessionFeatures == nil { features = session.features }
         }
         headers.add(name: UpstreamHeaders.requestID.rawName, value: request.requestID)
         do {
@@ -190,7 +192,7 @@ final class HTTPUpstream: MCPUpstream, Service {
         var fields = UpstreamHeaders.towardsClient(upstream.headers)
         if let upstreamSession = upstream.headers.first(name: UpstreamHeaders.mcpSessionID.rawName) {
             fields[UpstreamHeaders.mcpSessionID] = try await sessions.seal(
-                upstreamSession, resource: settings.resource, subject: request.identity.subject)
+                upstreamSession, resource: settings.resource, subject: request.identity.subject, features: features)
         }
         let status = HTTPResponse.Status(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase)
         let contentType = upstream.headers.first(name: "content-type")?.lowercased() ?? ""

@@ -16,6 +16,10 @@ struct UpstreamRequest: Sendable {
     /// The caller's current token for each of the resource's `connections:` (issue 12), for the
     /// upstream's `X-Gatehouse-Connection-<id>` header or `GATEHOUSE_CONNECTION_<ID>_TOKEN`.
     var connectionTokens: [ConnectionToken] = []
+    /// For an `initialize`: what the client declared (`SessionCapabilities`), sealed into the
+    /// session id the answer creates. Nil for every other request: a session id the upstream
+    /// hands out later keeps the features of the session it was presented with.
+    var sessionFeatures: GatewaySessionBinding.Features? = nil
 }
 
 /// An upstream MCP server behind the gateway (Streamable HTTP or stdio), one per configured resource.

@@ -71,7 +71,8 @@ struct StdioUpstream: MCPUpstream {
         let caller = StdioSessionRouter.Caller(subject: subject, session: session)
         switch envelope.kind {
         case .request("initialize"):
-            return try await initialize(envelope, subject: subject, connections: request.connectionTokens, logger: context.logger)
+            return try await initialize(envelope, subject: subject, connections: request.connectionTokens,
+                                        features: request.sessionFeatures ?? [], logger: context.logger)
         case .notification("notifications/initialized"):
             return Response(status: .accepted)
         case .notification(let method):
@@ -98,13 +99,14 @@ struct StdioUpstream: MCPUpstream {
     }
 
     private func initialize(_ envelope: JSONRPCEnvelope, subject: String, connections: [ConnectionToken],
-                            logger: Logger) async throws -> Response {
+                            features: GatewaySessionBinding.Features, logger: Logger) async throws -> Response {
         guard let router = await router(for: subject, connections: connections, logger: logger) else { return UpstreamFailure.unavailable() }
         let version = StdioMessages.negotiatedVersion(requested: envelope.requestedProtocolVersion,
                                                        child: await router.childProtocolVersion)
         let body = StdioMessages.initializeResult(idJSON: envelope.idJSON ?? "null", childResult: await router.childInitializeResult,
                                                   protocolVersion: version)
-        let session = try await sessions.seal(SecureRandom.token(byteCount: 18), resource: resource, subject: subject)
+        let session = try await sessions.seal(SecureRandom.token(byteCount: 18), resource: resource, subject: subject,
+                                              features: features)
         return Response(status: .ok,
                         headers: [.contentType: "application/json", .cacheControl: "no-store", UpstreamHeaders.mcpSessionID: session],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -10,8 +10,23 @@ struct VerifiedIdentity: Sendable, Hashable {
     let scopes: ScopeSet
     /// The token's `jti`, checked against the revocation feed on every request.
     let tokenID: String
+    /// The caller's connections on this resource (issue 12: "the built-in tools reach it through
+    /// the verified identity"), attached by `MCPEndpoint` after validation and resolved only when
+    /// a tool asks. Not part of who the caller is: equality and hashing leave it out.
+    var connections: CallerConnections = .none
 
     func has(scopes required: [String]) -> Bool {
         required.allSatisfy(scopes.contains)
+    }
+
+    static func == (lhs: VerifiedIdentity, rhs: VerifiedIdentity) -> Bool {
+        lhs.subject == rhs.subject && lhs.clientID == rhs.clientID && lhs.scopes == rhs.scopes && lhs.tokenID == rhs.tokenID
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(subject)
+        hasher.combine(clientID)
+        hasher.combine(scopes)
+        hasher.combine(tokenID)
     }
 }

@@ -10,8 +10,10 @@ import Shared
 struct ToolCatalog: Sendable {
     let tools: [ToolDefinition]
 
-    static func standard(notes: NoteStore) -> ToolCatalog {
-        ToolCatalog(tools: [.whoami, .notesAdd(notes), .notesList(notes), .notesSearch(notes), .notesDelete(notes)])
+    /// `connection_status` only when the resource names `connections:` (issue 12).
+    static func standard(notes: NoteStore, hasConnections: Bool = false) -> ToolCatalog {
+        ToolCatalog(tools: [.whoami, .notesAdd(notes), .notesList(notes), .notesSearch(notes), .notesDelete(notes)]
+            + (hasConnections ? [.connectionStatus] : []))
     }
 
     func definition(named name: String) -> ToolDefinition? {
@@ -33,6 +35,12 @@ struct ToolCatalog: Sendable {
             return try await definition.handler(ToolArguments(parameters.arguments), identity)
         } catch let error as ToolArgumentError {
             return ToolResult.error("Invalid arguments: \(error.description)")
+        } catch let needed as ConnectionNeeded {
+            // The gateway's answer for a tool whose connection is missing or broken: the link, as a tool error.
+            logger.info("tool call needs a connection", metadata: [
+                "event": "connection_needed", "tool": "\(definition.name)", "sub": "\(identity.subject)",
+            ])
+            return ToolResult.error(needed.message)
         } catch {
             logger.error("tool failed", metadata: ["tool": "\(definition.name)", "error": "\(String(reflecting: error))"])
             throw MCPError.internalError("the \(definition.name) tool failed; try again later")

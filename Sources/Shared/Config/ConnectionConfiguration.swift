@@ -8,15 +8,6 @@ import Foundation
 ///
 /// The redirect URI to register at the provider is `<issuer>/connections/<id>/callback`.
 public struct ConnectionConfiguration: Sendable, Equatable {
-    public enum Secret: Sendable, Equatable {
-        /// Neither key: a public client (`token_endpoint_auth_method=none`); PKCE is then required.
-        case none
-        /// `client_secret_file:` the path of a file holding the secret.
-        case file(String)
-        /// `client_secret_env:` the name of an environment variable holding the secret.
-        case environment(String)
-    }
-
     public var id: String
     /// The button: "Connect <name>".
     public var name: String
@@ -25,7 +16,9 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     /// Optional (RFC 7009): where disconnecting revokes the user's refresh token.
     public var revocationEndpoint: String?
     public var clientID: String
-    public var secret: Secret
+    /// `client_secret_file` or `client_secret_env` (`SecretSource.Keys.clientSecret`); nil for
+    /// neither: a public client (`token_endpoint_auth_method=none`), and PKCE is then required.
+    public var secret: SecretSource?
     public var scopes: [String]
     /// RFC 7636 PKCE with S256 on the provider's authorization request.
     public var pkce: Bool
@@ -35,7 +28,7 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     public var keyPath: String
 
     public init(id: String, name: String, authorizationEndpoint: String, tokenEndpoint: String,
-                revocationEndpoint: String? = nil, clientID: String, secret: Secret, scopes: [String] = [],
+                revocationEndpoint: String? = nil, clientID: String, secret: SecretSource?, scopes: [String] = [],
                 pkce: Bool = true, allowInsecureLoopback: Bool = false, keyPath: String = "connections[0]") {
         (self.id, self.name, self.authorizationEndpoint, self.tokenEndpoint) = (id, name, authorizationEndpoint, tokenEndpoint)
         (self.revocationEndpoint, self.clientID, self.secret, self.scopes) = (revocationEndpoint, clientID, secret, scopes)
@@ -112,21 +105,14 @@ enum ConnectionListParser {
         let token = try endpoint(try required("token_endpoint", "where codes and refresh tokens are exchanged"), insecure: insecure)
         let revocation = try fields["revocation_endpoint"].map { try endpoint($0, insecure: insecure) }
         let clientID = try required("client_id", "Gatehouse's client id at the provider").nonEmptyString()
-        let sources = [fields["client_secret_file"].map { ("client_secret_file", $0) },
-                       fields["client_secret_env"].map { ("client_secret_env", $0) }].compactMap { $0 }
-        guard sources.count < 2 else { throw sources[1].1.error("use one of client_secret_file and client_secret_env") }
-        var secret = ConnectionConfiguration.Secret.none
-        if let (key, value) = sources.first {
-            let text = try value.nonEmptyString()
-            secret = key == "client_secret_file" ? .file(text) : .environment(text)
-        }
+        let secret = try SecretSource.parse(fields, keys: .clientSecret)
         let scopes = try fields["scopes"]?.strings() ?? []
         if let index = scopes.firstIndex(where: { !ResourceListParser.isScopeToken($0) }), let scopesNode = fields["scopes"] {
             throw ConfigFileNode(node: scopesNode.node, path: "\(scopesNode.path)[\(index)]", source: scopesNode.source)
                 .error("is not a scope (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes)")
         }
         let pkce = try fields["pkce"]?.bool() ?? true
-        if case .none = secret, !pkce {
+        if secret == nil, !pkce {
             throw node.error("a connection without client_secret_file or client_secret_env is a public client and needs pkce: true")
         }
         return ConnectionConfiguration(

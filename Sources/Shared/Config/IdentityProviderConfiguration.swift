@@ -12,21 +12,6 @@ public struct IdentityProviderConfiguration: Sendable, Equatable {
         case github
     }
 
-    public enum Secret: Sendable, Equatable {
-        /// `client_secret_file:` the path of a file holding the secret.
-        case file(String)
-        /// `client_secret_env:` the name of an environment variable holding the secret.
-        case environment(String)
-
-        /// The file key the secret came from.
-        public var key: String {
-            switch self {
-            case .file: "client_secret_file"
-            case .environment: "client_secret_env"
-            }
-        }
-    }
-
     /// Who may sign in through the provider: nobody unless a rule matches.
     public struct Allow: Sendable, Equatable {
         /// OIDC: the domain of a *verified* `email` (`email_verified: true`), lowercased.
@@ -51,7 +36,8 @@ public struct IdentityProviderConfiguration: Sendable, Equatable {
     /// `issuer` and the ID token's `iss`.
     public var issuer: String?
     public var clientID: String
-    public var secret: Secret
+    /// `client_secret_file` or `client_secret_env` (`SecretSource.Keys.clientSecret`).
+    public var secret: SecretSource
     public var scopes: [String]
     public var allow: Allow
     /// Tests only: plain http to a provider on a loopback address.
@@ -65,7 +51,7 @@ public struct IdentityProviderConfiguration: Sendable, Equatable {
     public static let defaultGitHubWebURL = "https://github.com"
     public static let defaultGitHubAPIURL = "https://api.github.com"
 
-    public init(id: String, name: String, kind: Kind, issuer: String? = nil, clientID: String, secret: Secret,
+    public init(id: String, name: String, kind: Kind, issuer: String? = nil, clientID: String, secret: SecretSource,
                 scopes: [String], allow: Allow, allowInsecureLoopback: Bool = false,
                 webURL: String = defaultGitHubWebURL, apiURL: String = defaultGitHubAPIURL,
                 keyPath: String = "identity_providers[0]") {
@@ -146,7 +132,8 @@ enum IdentityProviderListParser {
             throw typeNode.error("must be oidc or github")
         }
         let clientID = try required("client_id", "the client_id registered at the provider").nonEmptyString()
-        let secret = try parseSecret(fields, node: node)
+        let secret = try SecretSource.parse(fields, keys: .clientSecret, in: node,
+                                            otherwise: "(the client secret the provider issued)")
         let insecure = try fields["allow_insecure_loopback"]?.bool() ?? false
         func url(_ key: String, default fallback: String?) throws -> String? {
             guard let value = fields[key] else { return fallback }
@@ -183,15 +170,6 @@ enum IdentityProviderListParser {
                 .error("is not a scope token (RFC 6749 §3.3)")
         }
         return provider
-    }
-
-    private static func parseSecret(_ fields: [String: ConfigFileNode], node: ConfigFileNode) throws -> IdentityProviderConfiguration.Secret {
-        switch (fields["client_secret_file"], fields["client_secret_env"]) {
-        case (.some, .some(let second)): throw second.error("use one of client_secret_file and client_secret_env")
-        case (.some(let file), nil): return .file(try file.nonEmptyString())
-        case (nil, .some(let env)): return .environment(try env.nonEmptyString())
-        case (nil, nil): throw node.error("needs client_secret_file or client_secret_env (the client secret the provider issued)")
-        }
     }
 
     private static func parseAllow(_ node: ConfigFileNode?, keys: [String]) throws -> IdentityProviderConfiguration.Allow {

@@ -8,19 +8,12 @@ import Foundation
 /// URIs against its registration policy and reads the secret, naming the key (`keyPath`) of any
 /// problem, before it starts.
 public struct PreregisteredClientConfiguration: Sendable, Equatable {
-    public enum Secret: Sendable, Equatable {
-        /// `public: true`: no secret, PKCE only.
-        case none
-        /// `secret_file:` the path of a file holding the secret.
-        case file(String)
-        /// `secret_env:` the name of an environment variable holding the secret.
-        case environment(String)
-    }
-
     public var id: String
     public var name: String
     public var redirectURIs: [String]
-    public var secret: Secret
+    /// `secret_file` or `secret_env` (`SecretSource.Keys.secret`); nil for `public: true`, no
+    /// secret, PKCE only.
+    public var secret: SecretSource?
     public var trusted: Bool
     /// `clients[2]`: the entry's key path, for messages about it.
     public var keyPath: String
@@ -39,7 +32,7 @@ public struct PreregisteredClientConfiguration: Sendable, Equatable {
 
     public static let idRule = "must be 1 to 128 letters, digits or . _ -, starting with a letter or digit (and not a URL)"
 
-    public init(id: String, name: String, redirectURIs: [String], secret: Secret, trusted: Bool, keyPath: String) {
+    public init(id: String, name: String, redirectURIs: [String], secret: SecretSource?, trusted: Bool, keyPath: String) {
         (self.id, self.name, self.redirectURIs, self.secret, self.trusted, self.keyPath) = (id, name, redirectURIs, secret, trusted, keyPath)
     }
 }
@@ -78,21 +71,11 @@ enum ClientListParser {
         let redirects = try redirectsNode.strings()
         guard !redirects.isEmpty else { throw redirectsNode.error("must list at least one redirect URI") }
         let isPublic = try fields["public"]?.bool() ?? false
-        let sources = [fields["secret_file"].map { ("secret_file", $0) }, fields["secret_env"].map { ("secret_env", $0) }].compactMap { $0 }
-        let secret: PreregisteredClientConfiguration.Secret
-        switch (isPublic, sources.first, sources.count) {
-        case (_, _, 2):
-            throw sources[1].1.error("use one of secret_file and secret_env")
-        case (true, let source?, _):
-            throw source.1.error("a public client has no secret; remove \(source.0) or public: true")
-        case (true, nil, _):
-            secret = .none
-        case (false, let source?, _):
-            let value = try source.1.nonEmptyString()
-            secret = source.0 == "secret_file" ? .file(value) : .environment(value)
-        case (false, nil, _):
-            throw node.error("needs secret_file or secret_env (a confidential client), or public: true")
+        if isPublic, let given = try SecretSource.given(in: fields, keys: .secret) {
+            throw given.node.error("a public client has no secret; remove \(given.key) or public: true")
         }
+        let secret = isPublic ? nil : try SecretSource.parse(fields, keys: .secret, in: node,
+                                                            otherwise: "(a confidential client), or public: true")
         return PreregisteredClientConfiguration(
             id: id, name: name, redirectURIs: redirects, secret: secret,
             trusted: try fields["trusted"]?.bool() ?? false, keyPath: node.path)

@@ -54,14 +54,17 @@ enum ResourceListParser {
             guard let builtin = ProtectedResourceConfiguration.Builtin(rawValue: raw) else {
                 throw builtinNode.error("\"\(raw)\" is not a built-in; expected one of \(ProtectedResourceConfiguration.Builtin.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            for key in ["upstream", "scopes", "tools", "identity", "connections"] {
+            for key in ["upstream", "scopes", "tools", "identity"] {
                 if let extra = fields[key] {
                     throw extra.error("a built-in resource has its own \(key == "upstream" ? "tools" : key); use either builtin or upstream")
                 }
             }
+            // Issue 12: "the built-in tools reach it through the verified identity"
+            // (`CallerConnections`, and the `connection_status` tool listed then).
             return ProtectedResourceConfiguration(
                 path: path, name: try fields["name"]?.nonEmptyString() ?? "Gatehouse notes",
-                scopes: ScopeCatalog.entries, tools: [], upstream: .builtin(builtin), identity: .init())
+                scopes: ScopeCatalog.entries, tools: [], upstream: .builtin(builtin), identity: .init(),
+                connections: try fields["connections"].map(parseConnectionNames) ?? [])
         }
         guard let upstreamNode = fields["upstream"] else {
             throw node.error("upstream is missing; a resource needs exactly one of upstream.stdio, upstream.http or builtin")

@@ -20,22 +20,10 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
         var secrets: [String: String] = [:]
         let connections = file?.connections ?? []
         for connection in connections {
-            let source = "\(GatehouseConfigFile.variable) \(file?.path ?? ""): \(connection.keyPath)"
-            var secret: String?
-            switch connection.secret {
-            case .none:
-                secret = nil
-            case .file(let path):
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw ConfigurationError("\(source).client_secret_file", "cannot read \(path)")
-                }
-                secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            case .environment(let name):
-                secret = environment.string(name)
-                if secret == nil { throw ConfigurationError("\(source).client_secret_env", "\(name) is not set") }
+            let entry = "\(GatehouseConfigFile.variable) \(file?.path ?? ""): \(connection.keyPath)"
+            secrets[connection.id] = try connection.secret?.read(from: environment, keys: .clientSecret, entry: entry) {
+                $0.isEmpty ? "the client secret is empty" : nil
             }
-            if secret?.isEmpty == true { throw ConfigurationError(source, "the client secret is empty") }
-            secrets[connection.id] = secret
         }
         self.init(connections: connections, secrets: secrets)
     }

@@ -45,9 +45,29 @@ public struct ConnectionTokenClient: Sendable, CustomStringConvertible {
     /// whatever the provider answers). True when the provider answered 200.
     @discardableResult
     public func revoke(_ token: String, hint: String) async -> Bool {
-        guard let endpoint = connection.revocationEndpoint else { return false }
-        guard case .success(let answer) = await post(endpoint, form: [("token", token), ("token_type_hint", hint)]) else { return false }
-        return answer.status == .ok
+        await revocation(token, hint: hint) == .revoked
+    }
+
+    /// What one revocation request gave, for an operator (`users disable` prints and audits it).
+    public enum RevocationOutcome: Sendable, Equatable {
+        /// RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if the
+        /// token has been revoked successfully or if the client submitted an invalid token."
+        case revoked
+        /// The connection has no `revocation_endpoint`.
+        case notConfigured
+        /// Any other status (e.g. 400 `unsupported_token_type`, 503).
+        case refused(status: UInt)
+        /// Nothing was answered (unreachable, refused address, too large); `reason` holds no token.
+        case failed(reason: String)
+    }
+
+    /// RFC 7009 §2.1 with the outcome spelled out; `revoke` is this reduced to "revoked or not".
+    public func revocation(_ token: String, hint: String) async -> RevocationOutcome {
+        guard let endpoint = connection.revocationEndpoint else { return .notConfigured }
+        switch await post(endpoint, form: [("token", token), ("token_type_hint", hint)]) {
+        case .failure(let failure): return .failed(reason: failure.message)
+        case .success(let answer): return answer.status == .ok ? .revoked : .refused(status: answer.status.code)
+        }
     }
 
     // MARK: -

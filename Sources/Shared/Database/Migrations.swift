@@ -20,7 +20,7 @@ public enum Migrations {
     public static let all: [Migration] = [initialSchema, clientMetadataDocuments, clientAuthentication, openIDConnect,
                                            revokedSigningKeys, loginAttempts, gatewaySessionKeys,
                                            preregisteredClients, apiKeys, clientReaping, rateLimits, accountSessions,
-                                           userIdentities, connections]
+                                           userIdentities, connections, federatedLoginSecrets]
 
     static let initialSchema = Migration(version: 1, name: "initial schema", statements: [
         """

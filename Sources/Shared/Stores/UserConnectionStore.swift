@@ -79,9 +79,97 @@ public struct UserConnectionStore: Sendable {
         return try rows.first.map { try open($0, userID: userID, connectionID: connectionID).tokens }
     }
 
-    /// Every connection of a user, in the caller's transaction (disabling a user).
-    public static func deleteAll(userID: UUID, connection: PostgresConnection) async throws {
-        _ = try await connection.query("DELETE FROM user_connections WHERE user_id = \(userID)", logger: connection.logger)
+    /// A connection deleted with its user, its tokens still sealed: the caller opens them (it may
+    /// hold no KEK) and revokes them at the provider once the transaction has committed.
+    public struct Removed: Sendable {
+        public let connectionID: String
+        let accessSealed: [UInt8]
+        let refreshSealed: [UInt8]?
+
+        /// The tokens, or nil when they do not open under `seal` (another KEK, or moved).
+        public func tokens(userID: UUID, seal: ConnectionTokenSeal) -> ConnectionTokens? {
+            guard let access = try? seal.open(accessSealed, .accessToken, userID: userID, connectionID: connectionID) else { return nil }
+            let refresh = refreshSealed.flatMap { try? seal.open($0, .refreshToken, userID: userID, connectionID: connectionID) }
+            return ConnectionTokens(accessToken: access, refreshToken: refresh, expiresAt: nil, scopes: "")
+        }
+    }
+
+    /// Every connection of a user, in the caller's transaction (disabling a user); returns them,
+    /// sealed, in connection order.
+    @discardableResult
+    public static func deleteAll(userID: UUID, connection: PostgresConnection) async throws -> [Removed] {
+        let rows = try await connection.query("""
+            DELETE FROM user_connections WHERE user_id = \(userID)
+            RETURNING connection_id, access_token_sealed, refresh_token_sealed
+            """, logger: connection.logger)
+        var removed: [Removed] = []
+        for try await row in rows {
+            let columns = row.columns
+            let access: ByteBuffer = try columns["access_token_sealed"]
+            let refresh: ByteBuffer? = try columns["refresh_token_sealed"]
+            removed.append(Removed(connectionID: try columns["connection_id"], accessSealed: Array(buffer: access),
+                                   refreshSealed: refresh.map { Array(buffer: $0) }))
+        }
+        return removed.sorted { $0.connectionID < $1.connectionID }
+    }
+
+    /// What re-sealing under a new key-encryption key did to a table's sealed values.
+    public struct ResealCount: Sendable, Equatable {
+        /// Opened under the old key and sealed again under the new one.
+        public var resealed = 0
+        /// Already under the new key (a repeated run, or written by a server that has it).
+        public var alreadyCurrent = 0
+        /// Opening under neither key: left as they are (they read as broken; connecting again replaces them).
+        public var unreadable = 0
+
+        public init() {}
+    }
+
+    /// `keys reseal`: every row's tokens opened under `old` and sealed under `new`, in the
+    /// caller's transaction (the signing keys' reseal), rows locked. The associated data (column,
+    /// user, connection) stays the same. A row that opens under neither key is left alone: the
+    /// signing keys already prove `old` is the key in use, so such a row was unreadable before.
+    public static func reseal(from old: KeyEncryptionKey, to new: KeyEncryptionKey,
+                              connection: PostgresConnection) async throws -> ResealCount {
+        let (from, to) = (ConnectionTokenSeal(kek: old), ConnectionTokenSeal(kek: new))
+        let rows = try await connection.query("""
+            SELECT user_id, connection_id, access_token_sealed, refresh_token_sealed FROM user_connections
+            ORDER BY user_id, connection_id FOR UPDATE
+            """, logger: connection.logger)
+        var sealed: [(userID: UUID, connectionID: String, access: [UInt8], refresh: [UInt8]?)] = []
+        for try await row in rows {
+            let columns = row.columns
+            let access: ByteBuffer = try columns["access_token_sealed"]
+            let refresh: ByteBuffer? = try columns["refresh_token_sealed"]
+            sealed.append((try columns["user_id"], try columns["connection_id"], Array(buffer: access), refresh.map { Array(buffer: $0) }))
+        }
+        var count = ResealCount()
+        var users: [UUID] = [], ids: [String] = [], accesses: [ByteBuffer] = [], refreshes: [ByteBuffer] = []
+        for row in sealed {
+            func opened(_ seal: ConnectionTokenSeal) -> (String, String?)? {
+                guard let access = try? seal.open(row.access, .accessToken, userID: row.userID, connectionID: row.connectionID) else { return nil }
+                guard let refresh = row.refresh else { return (access, nil) }
+                guard let plain = try? seal.open(refresh, .refreshToken, userID: row.userID, connectionID: row.connectionID) else { return nil }
+                return (access, plain)
+            }
+            if opened(to) != nil { count.alreadyCurrent += 1; continue }
+            guard let (access, refresh) = opened(from) else { count.unreadable += 1; continue }
+            users.append(row.userID)
+            ids.append(row.connectionID)
+            accesses.append(ByteBuffer(bytes: try to.seal(access, .accessToken, userID: row.userID, connectionID: row.connectionID)))
+            // Empty for none: a sealed value is never empty (it carries the GCM nonce and tag).
+            refreshes.append(ByteBuffer(bytes: try refresh.map { try to.seal($0, .refreshToken, userID: row.userID, connectionID: row.connectionID) } ?? []))
+        }
+        guard !users.isEmpty else { return count }
+        // One statement for every row, so a large table stays within the transaction's deadline.
+        _ = try await connection.query("""
+            UPDATE user_connections AS c SET access_token_sealed = v.access,
+                refresh_token_sealed = CASE WHEN octet_length(v.refresh) = 0 THEN NULL ELSE v.refresh END
+            FROM unnest(\(users), \(ids), \(accesses), \(refreshes)) AS v(user_id, connection_id, access, refresh)
+            WHERE c.user_id = v.user_id AND c.connection_id = v.connection_id
+            """, logger: connection.logger)
+        count.resealed = users.count
+        return count
     }
 
     public func markBroken(userID: UUID, connectionID: String, now: Date) async throws {

@@ -100,9 +100,15 @@ import Testing
         #expect(!String(describing: settings.clients(clock: .system)).contains("s3cr3t"))
     }
 
-    @Test func aBuiltinResourceCannotNameConnections() throws {
+    /// Issue 12: "the built-in tools reach it through the verified identity": a built-in
+    /// resource names connections like any other, checked against `connections:` the same way.
+    @Test func aBuiltinResourceNamesConnections() throws {
         let yaml = Self.connection + "\nresources:\n  - path: /mcp\n    builtin: notes\n    connections: [ownerrez]"
-        let error = try #require(throws: ConfigurationError.self) { try GatehouseConfigFile.parse(yaml, path: "/f") }
+        #expect(try GatehouseConfigFile.parse(yaml, path: "/f").resources.first?.connections == ["ownerrez"])
+        let unknown = Self.connection + "\nresources:\n  - path: /mcp\n    builtin: notes\n    connections: [crm]"
+        let error = try #require(throws: ConfigurationError.self) { try GatehouseConfigFile.parse(unknown, path: "/f") }
         #expect(error.description.contains("resources[0].connections"))
+        let twice = Self.connection + "\nresources:\n  - path: /mcp\n    builtin: notes\n    connections: [ownerrez, ownerrez]"
+        #expect(throws: ConfigurationError.self) { try GatehouseConfigFile.parse(twice, path: "/f") }
     }
 }
