@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # between these two lists, as many pairs as the run left (at least two).
 ROWS_BEFORE_PAIRS = ["register", "refresh"]
 ROWS_AFTER_PAIRS = ["mcp_noauth_no_header", "mcp_call_auth", "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2",
-                    "gateway_direct_c1", "gateway_c1"]
+                    "gateway_direct_c1", "gateway_c1", "refresh_c4"]
 
 
 def pair_count(names) -> int:
@@ -119,6 +119,21 @@ def pair_lines(rate: dict[str, float], pairs: int) -> list[str]:
             + f"  (min {ordered[0]:.2f}, median {median:.2f}, max {ordered[-1]:.2f})"]
 
 
+def refresh_latency_lines(rows: dict[str, Row], connections: int = 32) -> list[str]:
+    """The refresh row's p99 next to what queueing alone makes of it: with every connection busy,
+    Little's law makes the mean latency connections ÷ rate, so p99 < 50 ms at 32 connections needs
+    more than 640 refreshes/s whatever a refresh costs; the 4-connection row shows one refresh's own."""
+    full, few = rows.get("refresh", Row()), rows.get("refresh_c4", Row())
+    if full.rate <= 0:
+        return ["refresh latency: n/a"]
+    line = (f"refresh p99 at {connections} connections = {full.p99} ms (target < 50); queueing alone: mean"
+            f" {connections} ÷ {full.rps}/s = {1000 * connections / full.rate:.1f} ms"
+            f" (< 50 ms needs > {connections * 1000 // 50}/s)")
+    if few.rate > 0:
+        line += f"; at 4 connections p50 {few.p50} / p99 {few.p99} ms ({few.rps}/s)"
+    return [line]
+
+
 def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict | None = None,
            startup: dict | None = None) -> str:
     pairs = pair_count(rows)
@@ -135,6 +150,7 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         "",
         f"baseline: openssl speed rsa2048 on one core: sign/s={sign} verify/s={verify}",
         f"refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['refresh'], sign_rate)}",
+        *refresh_latency_lines(rows),
         f"registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = {ratio(rate['register'], sign_rate)}",
         f"authenticated ÷ unauthenticated MCP tools/list         = {ratio(auth, noauth)}"
         "  (target >= 0.90; same request bytes)",

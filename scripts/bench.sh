@@ -93,10 +93,12 @@ for port in 19000 18000 18001; do wait_for_url "http://127.0.0.1:$port/readyz" 6
 
 PASSWORD="$(openssl rand -base64 18)"
 printf '%s\n' "$PASSWORD" | "$BIN/AuthServer" users create bench --password-stdin >/dev/null
-log "minting $((CONNS * 2)) refresh tokens through the real flow"
-"$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" $((CONNS * 2)) > "$LOGS/mint.json"
+log "minting $((CONNS * 2 + 8)) refresh tokens through the real flow"
+"$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" $((CONNS * 2 + 8)) > "$LOGS/mint.json"
 field() { "$VENV/bin/python" -c "import json,sys; print(json.load(open('$LOGS/mint.json'))['$1'])"; }
-"$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens']))" > "$LOGS/refresh_tokens.txt"
+# Two sets, one per refresh row: a token rotated in one row would be a reuse in the next.
+"$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens'][:-8]))" > "$LOGS/refresh_tokens.txt"
+"$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens'][-8:]))" > "$LOGS/refresh_tokens_c4.txt"
 ORIGIN=http://127.0.0.1:18000
 "$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$ORIGIN/mcp/upstream" bench "$PASSWORD" 1 > "$LOGS/mint-upstream.json"
 GATEWAY_TOKEN="$("$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-upstream.json'))['access_token'])")"
@@ -120,6 +122,9 @@ log "running wrk: $THREADS threads, $CONNS connections, ${DURATION}s per row"
 run register http://127.0.0.1:19000 register.lua
 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens.txt" \
   run refresh http://127.0.0.1:19000 refresh.lua
+# The same at 4 connections: a refresh's own latency, with little queueing in front of it.
+CONNS=4 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens_c4.txt" \
+  run refresh_c4 http://127.0.0.1:19000 refresh.lua
 # PAIRS pairs of MCP rows, in ABBA order (auth-off first in odd pairs, authenticated first in even
 # ones), so drift on a shared machine hits both equally; report.py shows each pair's ratio. The
 # auth-off baseline gets the very same request bytes (its server ignores the header), so the ratio
