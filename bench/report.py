@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # between these two lists, as many pairs as the run left (at least two).
 ROWS_BEFORE_PAIRS = ["register", "refresh"]
 ROWS_AFTER_PAIRS = ["mcp_noauth_no_header", "mcp_call_auth", "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2",
-                    "gateway_direct_c1", "gateway_c1", "refresh_c4"]
+                    "gateway_direct_c1", "gateway_c1", "refresh_c4", "code_exchange"]
 
 
 def pair_count(names) -> int:
@@ -151,6 +151,8 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         f"baseline: openssl speed rsa2048 on one core: sign/s={sign} verify/s={verify}",
         f"refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['refresh'], sign_rate)}",
         *refresh_latency_lines(rows),
+        f"code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['code_exchange'], sign_rate)}"
+        + (f"  ({rows['code_exchange'].detail})" if "code_exchange" in rows else ""),
         f"registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = {ratio(rate['register'], sign_rate)}",
         f"authenticated ÷ unauthenticated MCP tools/list         = {ratio(auth, noauth)}"
         "  (target >= 0.90; same request bytes)",

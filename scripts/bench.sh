@@ -99,6 +99,12 @@ field() { "$VENV/bin/python" -c "import json,sys; print(json.load(open('$LOGS/mi
 # Two sets, one per refresh row: a token rotated in one row would be a reuse in the next.
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens'][:-8]))" > "$LOGS/refresh_tokens.txt"
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens'][-8:]))" > "$LOGS/refresh_tokens_c4.txt"
+# Codes for the exchange row: single use, so minted beforehand, as many as the row can spend.
+CODES_COUNT=$((DURATION * 500)); [ "$CODES_COUNT" -le 5000 ] || CODES_COUNT=5000
+log "minting $CODES_COUNT authorization codes through the real flow"
+"$VENV/bin/python" bench/mint_codes.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" "$CODES_COUNT" > "$LOGS/mint-codes.json"
+code_field() { "$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-codes.json'))['$1'])"; }
+"$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint-codes.json'))['codes']))" > "$LOGS/codes.txt"
 ORIGIN=http://127.0.0.1:18000
 "$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$ORIGIN/mcp/upstream" bench "$PASSWORD" 1 > "$LOGS/mint-upstream.json"
 GATEWAY_TOKEN="$("$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-upstream.json'))['access_token'])")"
@@ -122,6 +128,10 @@ log "running wrk: $THREADS threads, $CONNS connections, ${DURATION}s per row"
 run register http://127.0.0.1:19000 register.lua
 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens.txt" \
   run refresh http://127.0.0.1:19000 refresh.lua
+# Authorization-code exchanges: one signature each, like a refresh; each thread stops when its codes are spent.
+CLIENT_ID="$(code_field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" CODES="$LOGS/codes.txt" \
+  CODE_VERIFIER="$(code_field code_verifier)" REDIRECT_URI="$(code_field redirect_uri)" \
+  run code_exchange http://127.0.0.1:19000 code_exchange.lua
 # The same at 4 connections: a refresh's own latency, with little queueing in front of it.
 CONNS=4 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens_c4.txt" \
   run refresh_c4 http://127.0.0.1:19000 refresh.lua

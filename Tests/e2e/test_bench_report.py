@@ -27,13 +27,15 @@ def test_rows_and_ratios(tmp_path, capsys):
         "register": wrk("412.3", "70.12", "150.55", 4123, 4123), "refresh": wrk("655.9"),
         "mcp_noauth_1": wrk("21034.7"), "mcp_auth_1": wrk("19876.2"), "mcp_noauth_2": wrk("20999.1"),
         "mcp_auth_2": wrk("19801.0", n=10, ok=9), "mcp_noauth_no_header": wrk("22500.5"),
-        "mcp_call_auth": wrk("15871.7"), "refresh_c4": wrk("400.0", "9.50", "21.25"),
+        "mcp_call_auth": wrk("15871.7"), "refresh_c4": wrk("400.0", "9.50", "21.25"), "code_exchange": wrk("366.4", n=2931, ok=2929),
     }, SPEED)
     report.main(logs)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ""
     assert ("refresh p99 at 32 connections = 4.02 ms (target < 50); queueing alone: mean 32 ÷ 655.9/s = 48.8 ms"
             " (< 50 ms needs > 640/s); at 4 connections p50 9.50 / p99 21.25 ms (400.0/s)") in lines
+    assert ("code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = 0.50"
+            "  (n=2931 2xx=2929 4xx=0 5xx=2 sockerr=0)") in lines
     assert lines[1] == "workload                              req/s    p50 ms    p99 ms  responses"
     assert lines[2] == "register                              412.3     70.12    150.55  n=4123 2xx=4123 4xx=0 5xx=0 sockerr=0"
     assert lines[7] == "mcp_auth_2                          19801.0      1.40      4.02  n=10 2xx=9 4xx=0 5xx=1 sockerr=0"
