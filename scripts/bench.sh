@@ -99,12 +99,6 @@ field() { "$VENV/bin/python" -c "import json,sys; print(json.load(open('$LOGS/mi
 # Two sets, one per refresh row: a token rotated in one row would be a reuse in the next.
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens'][:-8]))" > "$LOGS/refresh_tokens.txt"
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint.json'))['refresh_tokens'][-8:]))" > "$LOGS/refresh_tokens_c4.txt"
-# Codes for the exchange row: single use, so minted beforehand, as many as the row can spend.
-CODES_COUNT=$((DURATION * 500)); [ "$CODES_COUNT" -le 5000 ] || CODES_COUNT=5000
-log "minting $CODES_COUNT authorization codes through the real flow"
-"$VENV/bin/python" bench/mint_codes.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" "$CODES_COUNT" > "$LOGS/mint-codes.json"
-code_field() { "$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-codes.json'))['$1'])"; }
-"$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint-codes.json'))['codes']))" > "$LOGS/codes.txt"
 ORIGIN=http://127.0.0.1:18000
 "$VENV/bin/python" bench/mint.py "$GATEHOUSE_ISSUER" "$ORIGIN/mcp/upstream" bench "$PASSWORD" 1 > "$LOGS/mint-upstream.json"
 GATEWAY_TOKEN="$("$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-upstream.json'))['access_token'])")"
@@ -125,14 +119,29 @@ run() {  # name url script
 }
 rm -f "$LOGS"/wrk-*.txt
 log "running wrk: $THREADS threads, $CONNS connections, ${DURATION}s per row"
+# Each AuthServer row starts from a checkpointed database, so none pays for the WAL the one before
+# it wrote (the registrations row writes thousands of clients; docs/benchmarks.md, "Refresh grants").
+# (The private cluster's superuser, which CHECKPOINT needs, is `postgres`, trusted on loopback.)
+settle() { psql "postgres://postgres@127.0.0.1:54331/postgres" -qAtc "CHECKPOINT" >/dev/null || log "CHECKPOINT failed"; sleep 1; }
+settle
 run register http://127.0.0.1:19000 register.lua
+settle
 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens.txt" \
   run refresh http://127.0.0.1:19000 refresh.lua
-# Authorization-code exchanges: one signature each, like a refresh; each thread stops when its codes are spent.
+# Authorization-code exchanges: one signature each, like a refresh. Codes are single use and live
+# 60 s, so they are minted right before the row, about as many as it can spend (each thread stops
+# when its share is spent).
+CODES_COUNT=$((DURATION * 350)); [ "$CODES_COUNT" -le 5000 ] || CODES_COUNT=5000
+log "minting $CODES_COUNT authorization codes through the real flow"
+"$VENV/bin/python" bench/mint_codes.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" "$CODES_COUNT" 8 > "$LOGS/mint-codes.json"
+code_field() { "$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-codes.json'))['$1'])"; }
+"$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint-codes.json'))['codes']))" > "$LOGS/codes.txt"
+settle
 CLIENT_ID="$(code_field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" CODES="$LOGS/codes.txt" \
   CODE_VERIFIER="$(code_field code_verifier)" REDIRECT_URI="$(code_field redirect_uri)" \
   run code_exchange http://127.0.0.1:19000 code_exchange.lua
 # The same at 4 connections: a refresh's own latency, with little queueing in front of it.
+settle
 CONNS=4 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens_c4.txt" \
   run refresh_c4 http://127.0.0.1:19000 refresh.lua
 # PAIRS pairs of MCP rows, in ABBA order (auth-off first in odd pairs, authenticated first in even
