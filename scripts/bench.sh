@@ -133,7 +133,7 @@ CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS
 # when its share is spent).
 CODES_COUNT=$((DURATION * 350)); [ "$CODES_COUNT" -le 5000 ] || CODES_COUNT=5000
 log "minting $CODES_COUNT authorization codes through the real flow"
-"$VENV/bin/python" bench/mint_codes.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" "$CODES_COUNT" 8 > "$LOGS/mint-codes.json"
+"$VENV/bin/python" bench/mint_codes.py "$GATEHOUSE_ISSUER" "$GATEHOUSE_MCP_RESOURCE" bench "$PASSWORD" "$CODES_COUNT" > "$LOGS/mint-codes.json"
 code_field() { "$VENV/bin/python" -c "import json; print(json.load(open('$LOGS/mint-codes.json'))['$1'])"; }
 "$VENV/bin/python" -c "import json; print('\n'.join(json.load(open('$LOGS/mint-codes.json'))['codes']))" > "$LOGS/codes.txt"
 settle
