@@ -120,14 +120,17 @@ run() {  # name url script
 rm -f "$LOGS"/wrk-*.txt
 log "running wrk: $THREADS threads, $CONNS connections, ${DURATION}s per row"
 # Each AuthServer row starts from a checkpointed database, so none pays for the WAL the one before
-# it wrote (the registrations row writes thousands of clients; docs/benchmarks.md, "Refresh grants").
+# it wrote; and the registrations row, which writes thousands of clients, runs last of them
+# (docs/benchmarks.md, "Refresh grants").
 # (The private cluster's superuser, which CHECKPOINT needs, is `postgres`, trusted on loopback.)
 settle() { psql "postgres://postgres@127.0.0.1:54331/postgres" -qAtc "CHECKPOINT" >/dev/null || log "CHECKPOINT failed"; sleep 1; }
 settle
-run register http://127.0.0.1:19000 register.lua
-settle
 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens.txt" \
   run refresh http://127.0.0.1:19000 refresh.lua
+# The same at 4 connections: a refresh's own latency, with little queueing in front of it.
+settle
+CONNS=4 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens_c4.txt" \
+  run refresh_c4 http://127.0.0.1:19000 refresh.lua
 # Authorization-code exchanges: one signature each, like a refresh. Codes are single use and live
 # 60 s, so they are minted right before the row, about as many as it can spend (each thread stops
 # when its share is spent).
@@ -140,10 +143,8 @@ settle
 CLIENT_ID="$(code_field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" CODES="$LOGS/codes.txt" \
   CODE_VERIFIER="$(code_field code_verifier)" REDIRECT_URI="$(code_field redirect_uri)" \
   run code_exchange http://127.0.0.1:19000 code_exchange.lua
-# The same at 4 connections: a refresh's own latency, with little queueing in front of it.
 settle
-CONNS=4 CLIENT_ID="$(field client_id)" RESOURCE="$GATEHOUSE_MCP_RESOURCE" REFRESH_TOKENS="$LOGS/refresh_tokens_c4.txt" \
-  run refresh_c4 http://127.0.0.1:19000 refresh.lua
+run register http://127.0.0.1:19000 register.lua
 # PAIRS pairs of MCP rows, in ABBA order (auth-off first in odd pairs, authenticated first in even
 # ones), so drift on a shared machine hits both equally; report.py shows each pair's ratio. The
 # auth-off baseline gets the very same request bytes (its server ignores the header), so the ratio
