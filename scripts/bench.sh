@@ -4,7 +4,8 @@
 #     signing rate measured in the same run (the ratio shows how close /token is to its signature);
 #   - authenticated MCP tools/list at the ResourceServer, next to the same server with
 #     authentication switched off (target: at least 90 %).
-# Env: DURATION (10 s, max 60), CONNS (32, max 256), THREADS (2), PAIRS (4, max 10: how many times the
+# Env: PIN (1: the tools/list pairs and tools/call with the servers on CPU 0 and wrk on CPU 1),
+# DURATION (10 s, max 60), CONNS (32, max 256), THREADS (2), PAIRS (4, max 10: how many times the
 # authenticated / auth-off tools/list pair runs, to show its spread). Client and servers share the
 # machine's cores, so absolute numbers are a floor; the ratios are the point.
 # The release build has its own scratch folder (.build-release) so it never waits on the debug one.
@@ -89,6 +90,7 @@ printf '{"auth_ready_ms": %s, "rs_ready_ms": %s, "auth_idle_rss_mib": %s, "rs_id
 # The baseline: the same server with authentication switched off, on another port.
 GATEHOUSE_RS_PORT=18001 GATEHOUSE_MCP_RESOURCE=http://127.0.0.1:18001/mcp GATEHOUSE_INSECURE_DISABLE_AUTH=true \
   "$BIN/ResourceServer" serve > "$LOGS/rs-noauth.log" 2>&1 & PIDS+=($!)
+NOAUTH_PID=$!
 for port in 19000 18000 18001; do wait_for_url "http://127.0.0.1:$port/readyz" 60 || { log "port $port not ready"; exit 1; }; done
 
 PASSWORD="$(openssl rand -base64 18)"
@@ -114,7 +116,7 @@ export BENCH_DIR="$ROOT/bench" WRK_THREADS="$THREADS"
 # (bench/stats.lua) from there. A run without one is shown here and reported as "wrk failed".
 run() {  # name url script
   local out="$LOGS/wrk-$1.txt"
-  timeout $((DURATION + 30)) wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}s" --timeout 5s -s "bench/$3" "$2" > "$out" 2>&1
+  timeout $((DURATION + 30)) ${WRK_CPU:+taskset -c "$WRK_CPU"} wrk -t"${THREADS}" -c"${CONNS}" -d"${DURATION}s" --timeout 5s -s "bench/$3" "$2" > "$out" 2>&1
   grep -q '^RESULT' "$out" || cat "$out" >&2
 }
 rm -f "$LOGS"/wrk-*.txt
@@ -150,6 +152,15 @@ run register http://127.0.0.1:19000 register.lua
 # auth-off baseline gets the very same request bytes (its server ignores the header), so the ratio
 # isolates the cost of validating; a header-less row shows what carrying an 800-byte token costs on top.
 TOKEN="$(field access_token)"
+# PIN (1, with 2 or more cores): for the tools/list pairs and the tools/call row, both
+# ResourceServers run on CPU 0 and wrk on CPU 1, so a row measures what a request costs the server
+# rather than how the scheduler shared two cores among wrk's and the server's threads that second
+# (unpinned, the same pair has read anywhere from 0.84 to 1.04; docs/benchmarks.md). The rates of
+# these rows are then one core's. The gateway rows after them run unpinned again.
+ALL_CPUS="0-$(($(nproc) - 1))"
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  taskset -a -p -c 0 "$RS_PID" >/dev/null && taskset -a -p -c 0 "$NOAUTH_PID" >/dev/null && WRK_CPU=1
+fi
 for i in $(seq 1 "$PAIRS"); do
   if [ $((i % 2)) -eq 1 ]; then
     ACCESS_TOKEN="$TOKEN" run "mcp_noauth_$i" http://127.0.0.1:18001 tools_list.lua
@@ -162,6 +173,9 @@ done
 ACCESS_TOKEN="" run mcp_noauth_no_header http://127.0.0.1:18001 tools_list.lua
 # tools/call of the built-in whoami (no database work), against the tools/list rows above.
 ACCESS_TOKEN="$TOKEN" run mcp_call_auth http://127.0.0.1:18000 tools_call.lua
+if [ -n "${WRK_CPU:-}" ]; then
+  taskset -a -p -c "$ALL_CPUS" "$RS_PID" >/dev/null; taskset -a -p -c "$ALL_CPUS" "$NOAUTH_PID" >/dev/null; WRK_CPU=""
+fi
 # The gateway: the same tools/call bytes to the upstream directly and through /mcp/upstream,
 # alternated; then one connection each, whose p50 difference is the latency the gateway adds.
 ACCESS_TOKEN="" run gateway_direct_1 http://127.0.0.1:18001 tools_call.lua
