@@ -6,30 +6,38 @@ import Logging
 /// plain-text format a `%0A` in one of them would otherwise forge a whole log line (CWE-117). Control
 /// characters are written as `\n`, `\r`, `\t` or `\u{XX}`, and a backslash as `\\`, so the escaped
 /// text is unambiguous. (The JSON format needs no wrapper: JSON strings escape control characters.)
+///
+/// The logger's own metadata is kept here, not in the wrapped handler, and escaped only when a line
+/// is written. Setting it is on every request's path (the ResourceServer stamps each request's
+/// logger with the caller's `sub` and `client_id`), writing a line usually is not: escaping in the
+/// setter was 3 % of an authenticated `tools/list`'s CPU, almost all of what authentication cost
+/// beyond the token check itself (docs/benchmarks.md, "The authenticated path").
 public struct EscapingLogHandler: LogHandler {
     public var wrapped: any LogHandler
+    public var metadata: Logger.Metadata
 
-    public init(wrapping handler: any LogHandler) { wrapped = handler }
+    public init(wrapping handler: any LogHandler) {
+        wrapped = handler
+        metadata = handler.metadata
+        wrapped.metadata = [:]
+    }
 
     public var logLevel: Logger.Level {
         get { wrapped.logLevel }
         set { wrapped.logLevel = newValue }
     }
 
-    public var metadata: Logger.Metadata {
-        get { wrapped.metadata }
-        set { wrapped.metadata = newValue.mapValues(Self.escape) }
-    }
-
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { wrapped[metadataKey: key] }
-        set { wrapped[metadataKey: key] = newValue.map(Self.escape) }
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
+    /// The logger's metadata, then the call's (which wins, as in swift-log's own handlers), escaped.
     public func log(event: LogEvent) {
         var escaped = event
         escaped.message = "\(Self.escape("\(event.message)"))"
-        escaped.metadata = event.metadata?.mapValues(Self.escape)
+        let merged = event.metadata.map { call in metadata.merging(call) { $1 } } ?? metadata
+        escaped.metadata = merged.isEmpty ? nil : merged.mapValues(Self.escape)
         wrapped.log(event: escaped)
     }
 

@@ -41,6 +41,20 @@ struct EscapingLogHandlerTests {
         #expect(line.contains(#"request=r\n1"#))
     }
 
+    @Test("the logger's metadata is escaped when a line is written, the call's metadata wins, and nothing is written below the level")
+    func storedMetadataAtWriteTime() {
+        let recorder = Recorder()
+        var logger = Logger(label: "test") { _ in EscapingLogHandler(wrapping: RecordingHandler(recorder: recorder)) }
+        logger.logLevel = .info
+        logger[metadataKey: "sub"] = "a\nb"
+        logger[metadataKey: "client_id"] = "stored"
+        #expect(logger[metadataKey: "sub"] == "a\nb")
+        logger.debug("not written")
+        logger.info("written", metadata: ["client_id": "from the call"])
+        let lines = recorder.lines.withLockedValue { $0 }
+        #expect(lines == [#"written client_id=from the call sub=a\nb"#])
+    }
+
     @Test("plain text passes unchanged, and a backslash is doubled so escapes stay unambiguous")
     func plainAndBackslash() {
         #expect(EscapingLogHandler.escape("client-123 https://a.example/cb") == "client-123 https://a.example/cb")
