@@ -134,8 +134,14 @@ def refresh_latency_lines(rows: dict[str, Row], connections: int = 32) -> list[s
     return [line]
 
 
+def codes_spent(rows: dict[str, Row]) -> int:
+    """How many requests the code-exchange row sent (its `n`), 0 when it did not run."""
+    detail = rows.get("code_exchange", Row()).detail
+    return int(detail.split()[0][2:]) if detail.startswith("n=") else 0
+
+
 def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict | None = None,
-           startup: dict | None = None) -> str:
+           startup: dict | None = None, codes_minted: int = 0) -> str:
     pairs = pair_count(rows)
     names = row_names(pairs)
     lines = ["", f"{'workload':<32} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}  responses"]
@@ -152,7 +158,8 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         f"refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['refresh'], sign_rate)}",
         *refresh_latency_lines(rows),
         f"code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['code_exchange'], sign_rate)}"
-        + (f"  ({rows['code_exchange'].detail})" if "code_exchange" in rows else ""),
+        + (f"  ({rows['code_exchange'].detail})" if "code_exchange" in rows else "")
+        + ("  CODES RAN OUT: the rate is a floor" if codes_minted and codes_spent(rows) >= codes_minted else ""),
         f"registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = {ratio(rate['register'], sign_rate)}",
         f"authenticated ÷ unauthenticated MCP tools/list         = {ratio(auth, noauth)}"
         "  (target >= 0.90; same request bytes)",
@@ -191,7 +198,9 @@ def main(logs: str) -> None:
     stdio = json.loads(stdio_text) if stdio_text else {}
     startup_text = read(os.path.join(logs, "startup.json")).strip()
     startup = json.loads(startup_text) if startup_text else {}
-    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0)), stdio, startup))
+    minted = read(os.path.join(logs, "codes-minted.txt")).strip()
+    sys.stdout.write(report(rows, sign, verify, len(os.sched_getaffinity(0)), stdio, startup,
+                            int(minted) if minted.isdigit() else 0))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,15 @@ def test_rows_and_ratios(tmp_path, capsys):
     assert lines[-1].startswith("(wrk, PostgreSQL and the servers share this machine's ")
 
 
+def test_codes_that_ran_out_make_the_exchange_rate_a_floor(tmp_path, capsys):
+    logs = write_logs(tmp_path, {"code_exchange": wrk("750.0", n=3000, ok=3000)}, SPEED)
+    (tmp_path / "codes-minted.txt").write_text("3000\n")
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert ("code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = 1.02"
+            "  (n=3000 2xx=3000 4xx=0 5xx=0 sockerr=0)  CODES RAN OUT: the rate is a floor") in lines
+
+
 def test_a_failed_run_and_a_missing_baseline(tmp_path, capsys):
     logs = write_logs(tmp_path, {"register": "unable to connect to 127.0.0.1:19000\n",
                                  "mcp_auth_1": wrk("300.0"), "mcp_noauth_1": wrk("600.0")}, "")

@@ -10,8 +10,8 @@ import Logging
 /// The logger's own metadata is kept here, not in the wrapped handler, and escaped only when a line
 /// is written. Setting it is on every request's path (the ResourceServer stamps each request's
 /// logger with the caller's `sub` and `client_id`), writing a line usually is not: escaping in the
-/// setter was 3 % of an authenticated `tools/list`'s CPU, almost all of what authentication cost
-/// beyond the token check itself (docs/benchmarks.md, "The authenticated path").
+/// setter was 3 % of an authenticated `tools/list`'s CPU in a profile (docs/benchmarks.md,
+/// "The authenticated path, pinned").
 public struct EscapingLogHandler: LogHandler {
     public var wrapped: any LogHandler
     public var metadata: Logger.Metadata
