@@ -1,25 +1,10 @@
 -- Refresh grants per second (POST /token). Every thread owns a pool of refresh tokens and puts
 -- back the rotated one each answer carries, so every request presents a live token.
 dofile(os.getenv("BENCH_DIR") .. "/stats.lua")
-local all = {}
-for line in io.lines(os.getenv("REFRESH_TOKENS")) do if #line > 0 then table.insert(all, line) end end
-local threadCount = tonumber(os.getenv("WRK_THREADS"))
+dofile(os.getenv("BENCH_DIR") .. "/pool.lua")
+use_pool("REFRESH_TOKENS")
 local clientID, resource = os.getenv("CLIENT_ID"), os.getenv("RESOURCE")
-
-function thread_setup(thread, index)
-  local mine = {}
-  for i = index, #all, threadCount do table.insert(mine, all[i]) end
-  thread:set("owned", table.concat(mine, " "))
-end
-
-local pool = {}
-function init(args)
-  for token in string.gmatch(owned, "%S+") do table.insert(pool, token) end
-end
-
-local function encode(s)
-  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
-end
+local encode = form_encode
 
 function request()
   local token = table.remove(pool, 1) or "pool-exhausted"

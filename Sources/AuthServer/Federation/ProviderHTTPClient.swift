@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Shared
 
 /// Every request Gatehouse makes to an upstream identity provider: discovery, JWKS, the token
 /// endpoint, GitHub's API. The same address rules as client metadata documents
@@ -50,13 +51,7 @@ struct ProviderHTTPClient: Sendable {
         } catch {
             throw FederationFailure(error.transient ? .providerUnavailable : .providerError, "the provider's address: \(error.reason)")
         }
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow, timeout: .init(connect: Self.timeout, read: Self.timeout))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        if let ip = address.ipAddress, (try? SocketAddress(ipAddress: host, port: port)) == nil {
-            configuration.dnsOverride = [rawHost: ip, rawHost.lowercased(): ip]
-        }
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = PinnedHTTPClient.make(rawHost: rawHost, host: host, port: port, address: address, timeout: Self.timeout)
         let result: Result<Answer, FederationFailure>
         do {
             var request = HTTPClientRequest(url: url)

@@ -48,15 +48,7 @@ struct ClientMetadataFetcher: Sendable {
         let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
         let address = try await checkedAddress(host: host, port: port)
 
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: Self.timeout, read: Self.timeout))
-        // One attempt: a host that refuses connections fails now, not after 5 s of retries.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        if let ip = address.ipAddress, (try? SocketAddress(ipAddress: host, port: port)) == nil {
-            configuration.dnsOverride = [rawHost: ip, rawHost.lowercased(): ip]
-        }
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = PinnedHTTPClient.make(rawHost: rawHost, host: host, port: port, address: address, timeout: Self.timeout)
         let result: Result<Fetched, ClientMetadataDocumentError>
         do {
             result = .success(try await get(target, what: what, with: client))

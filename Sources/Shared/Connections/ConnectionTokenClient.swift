@@ -127,13 +127,7 @@ public struct ConnectionTokenClient: Sendable, CustomStringConvertible {
         case .success(let checked): address = checked
         case .failure(let failure): return .failure(failure)
         }
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow, timeout: .init(connect: Self.timeout, read: Self.timeout))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        if let ip = address.ipAddress, (try? SocketAddress(ipAddress: host, port: port)) == nil {
-            configuration.dnsOverride = [rawHost: ip, rawHost.lowercased(): ip]
-        }
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = PinnedHTTPClient.make(rawHost: rawHost, host: host, port: port, address: address, timeout: Self.timeout)
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
