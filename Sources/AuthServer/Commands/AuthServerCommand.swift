@@ -15,4 +15,9 @@ struct AuthServerCommand: AsyncParsableCommand {
         subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, ClientsCommand.self,
                       KeysCommand.self, AuditCommand.self, TokensCommand.self],
         defaultSubcommand: ServeCommand.self)
+
+    /// Parses the command line with a dash-leading kid kept as a value (see `KeyIDArgument`).
+    static func main() async {
+        await main(KeyIDArgument.protectingDashLeadingKeyIDs(Array(CommandLine.arguments.dropFirst())))
+    }
 }

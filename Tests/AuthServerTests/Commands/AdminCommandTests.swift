@@ -284,6 +284,10 @@ struct AdminDatabase {
     }
 
     func run(_ arguments: String..., stdin: String = "", keys: Bool = false) async throws -> AdminProcess.Result {
+        try await run(arguments, stdin: stdin, keys: keys)
+    }
+
+    func run(_ arguments: [String], stdin: String = "", keys: Bool = false) async throws -> AdminProcess.Result {
         var environment = ["DATABASE_URL": url]
         if keys { environment["GATEHOUSE_KEK"] = kek }
         return try await AdminProcess.run(arguments, environment: environment, stdin: stdin)

@@ -61,6 +61,35 @@ import TestSupport
         #expect(Set(keys.compactMap { $0["state"] as? String }) == ["active", "retired"])
     }
 
+    /// A kid is a base64url thumbprint, so one in 64 starts with `-` (CI met one: the parser read it
+    /// as short flags, found `h` and printed the help with exit 0).
+    @Test("a kid that starts with - is taken as the kid, before or after --immediately, and with --")
+    func dashLeadingKeyID() async throws {
+        let db = try await AdminDatabase.make()
+        try await db.withStore { store in try await store.bootstrap() }
+        let kid = "-jGaQGZCYf-dah9oQzoZ9iu17Ehu_FDjgXMwgvV1KOM"
+        for arguments in [["keys", "retire", kid, "--immediately"], ["keys", "retire", "--immediately", kid],
+                          ["keys", "retire", "--immediately", "--", kid]] {
+            let retired = try await db.run(arguments, keys: true)
+            #expect(retired.status != 0, "\(arguments): \(retired)")
+            #expect(retired.stderr.contains("no signing key with kid \(kid)"), "\(arguments): \(retired)")
+            #expect(!retired.stdout.contains("USAGE"), "\(arguments): \(retired)")
+        }
+    }
+
+    @Test("only a 43-character base64url value that starts with - moves behind --")
+    func keyIDArgumentShape() {
+        let kid = "-jGaQGZCYf-dah9oQzoZ9iu17Ehu_FDjgXMwgvV1KOM"
+        #expect(KeyIDArgument.protectingDashLeadingKeyIDs(["keys", "retire", kid, "--immediately"])
+                == ["keys", "retire", "--immediately", "--", kid])
+        #expect(KeyIDArgument.protectingDashLeadingKeyIDs(["keys", "retire", "--", kid]) == ["keys", "retire", "--", kid])
+        for untouched in [["keys", "retire", "abc", "--immediately"], ["users", "list", "-h"],
+                          ["keys", "retire", String(kid.dropLast())], ["keys", "retire", kid + "A"],
+                          ["keys", "retire", "-jGaQGZCYf+dah9oQzoZ9iu17Ehu_FDjgXMwgvV1KOM"]] {
+            #expect(KeyIDArgument.protectingDashLeadingKeyIDs(untouched) == untouched)
+        }
+    }
+
     @Test("keys retire --help works, and a missing kid is a usage error")
     func help() async throws {
         let help = try await AdminProcess.run(["keys", "retire", "--help"], environment: [:])

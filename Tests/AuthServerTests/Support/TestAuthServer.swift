@@ -84,7 +84,10 @@ struct TestAuthServer: Sendable {
         var combined: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .xForwardedFor: address]
         combined.append(contentsOf: extra)
         let headers = combined
-        let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { connection in
+        // Longer than any server-side database timeout a test sets (LoginThrottleRaceTests: 30 s), so a
+        // request queued behind others on a loaded machine gets its answer, not the client's 15 s default.
+        let response = try await TestClient.withClient(host: "127.0.0.1", port: port,
+                                                       configuration: .init(timeout: .seconds(60))) { connection in
             try await connection.execute(.init(path, method: .post, headers: headers,
                                                body: ByteBuffer(string: FormEncoding.encode(fields))))
         }
