@@ -1,7 +1,9 @@
 -- Refresh grants per second (POST /token). Every thread owns a pool of refresh tokens and puts
--- back the rotated one each answer carries, so every request presents a live token.
+-- back the rotated one each answer carries, so every request presents a live token. With PACE_RPS
+-- set, the row is paced at that rate (bench/pace.lua).
 dofile(os.getenv("BENCH_DIR") .. "/stats.lua")
 dofile(os.getenv("BENCH_DIR") .. "/pool.lua")
+dofile(os.getenv("BENCH_DIR") .. "/pace.lua")
 use_pool("REFRESH_TOKENS")
 local clientID, resource = os.getenv("CLIENT_ID"), os.getenv("RESOURCE")
 local encode = form_encode

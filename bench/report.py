@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # between these two lists, as many pairs as the run left (at least two).
 ROWS_BEFORE_PAIRS = ["register", "refresh"]
 ROWS_AFTER_PAIRS = ["mcp_noauth_no_header", "mcp_call_auth", "gateway_direct_1", "gateway_1", "gateway_direct_2", "gateway_2",
-                    "gateway_direct_c1", "gateway_c1", "refresh_c4", "code_exchange"]
+                    "gateway_direct_c1", "gateway_c1", "refresh_c4", "refresh_paced", "code_exchange"]
 
 
 def pair_count(names) -> int:
@@ -119,10 +119,11 @@ def pair_lines(rate: dict[str, float], pairs: int) -> list[str]:
             + f"  (min {ordered[0]:.2f}, median {median:.2f}, max {ordered[-1]:.2f})"]
 
 
-def refresh_latency_lines(rows: dict[str, Row], connections: int = 32) -> list[str]:
+def refresh_latency_lines(rows: dict[str, Row], connections: int = 32, paced_rps: float = 0) -> list[str]:
     """The refresh row's p99 next to what queueing alone makes of it: with every connection busy,
     Little's law makes the mean latency connections ÷ rate, so p99 < 50 ms at 32 connections needs
-    more than 640 refreshes/s whatever a refresh costs; the 4-connection row shows one refresh's own."""
+    more than 640 refreshes/s whatever a refresh costs; the 4-connection row shows one refresh's own,
+    and the paced row (bench/pace.lua) the latency at 32 connections offered the bar's own rate."""
     full, few = rows.get("refresh", Row()), rows.get("refresh_c4", Row())
     if full.rate <= 0:
         return ["refresh latency: n/a"]
@@ -131,7 +132,13 @@ def refresh_latency_lines(rows: dict[str, Row], connections: int = 32) -> list[s
             f" (< 50 ms needs > {connections * 1000 // 50}/s)")
     if few.rate > 0:
         line += f"; at 4 connections p50 {few.p50} / p99 {few.p99} ms ({few.rps}/s)"
-    return [line]
+    lines = [line]
+    paced = rows.get("refresh_paced", Row())
+    if paced.rate > 0 and paced_rps > 0:
+        lines.append(f"refresh p99 at {connections} connections paced at {paced_rps:.0f}/s (the 0.40 × sign bar) ="
+                     f" {paced.p99} ms (target < 50; p50 {paced.p50} ms; {paced.rps}/s reached"
+                     + (", BEHIND THE PACE: closed-loop" if paced.rate < 0.95 * paced_rps else "") + ")")
+    return lines
 
 
 def codes_spent(rows: dict[str, Row]) -> int:
@@ -156,7 +163,7 @@ def report(rows: dict[str, Row], sign: str, verify: str, cores: int, stdio: dict
         "",
         f"baseline: openssl speed rsa2048 on one core: sign/s={sign} verify/s={verify}",
         f"refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['refresh'], sign_rate)}",
-        *refresh_latency_lines(rows),
+        *refresh_latency_lines(rows, paced_rps=0.40 * sign_rate),
         f"code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = {ratio(rate['code_exchange'], sign_rate)}"
         + (f"  ({rows['code_exchange'].detail})" if "code_exchange" in rows else "")
         + ("  CODES RAN OUT: the rate is a floor" if codes_minted and codes_spent(rows) >= codes_minted else ""),

@@ -28,12 +28,16 @@ def test_rows_and_ratios(tmp_path, capsys):
         "mcp_noauth_1": wrk("21034.7"), "mcp_auth_1": wrk("19876.2"), "mcp_noauth_2": wrk("20999.1"),
         "mcp_auth_2": wrk("19801.0", n=10, ok=9), "mcp_noauth_no_header": wrk("22500.5"),
         "mcp_call_auth": wrk("15871.7"), "refresh_c4": wrk("400.0", "9.50", "21.25"), "code_exchange": wrk("366.4", n=2931, ok=2929),
+        "refresh_paced": wrk("290.1", "8.10", "19.70"),
     }, SPEED)
     report.main(logs)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ""
     assert ("refresh p99 at 32 connections = 4.02 ms (target < 50); queueing alone: mean 32 ÷ 655.9/s = 48.8 ms"
             " (< 50 ms needs > 640/s); at 4 connections p50 9.50 / p99 21.25 ms (400.0/s)") in lines
+    # The paced row: 32 connections offered 0.40 × 732.8 = 293/s; 290.1 is within 5 % of it.
+    assert ("refresh p99 at 32 connections paced at 293/s (the 0.40 × sign bar) = 19.70 ms (target < 50;"
+            " p50 8.10 ms; 290.1/s reached)") in lines
     assert ("code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = 0.50"
             "  (n=2931 2xx=2929 4xx=0 5xx=2 sockerr=0)") in lines
     assert lines[1] == "workload                              req/s    p50 ms    p99 ms  responses"
@@ -93,3 +97,12 @@ def test_more_pairs_show_their_spread(tmp_path, capsys):
     assert "authenticated ÷ unauthenticated, baseline without the Authorization header = 0.83" in lines
     assert ("authenticated tools/call (whoami) ÷ authenticated tools/list = 0.77"
             "  (target: tools/list's cost plus the tool's own work)") in lines
+
+
+def test_a_paced_row_that_fell_behind_says_so(tmp_path, capsys):
+    logs = write_logs(tmp_path, {"refresh": wrk("250.0", "120.00", "180.00"),
+                                 "refresh_paced": wrk("240.0", "110.00", "170.00")}, SPEED)
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert ("refresh p99 at 32 connections paced at 293/s (the 0.40 × sign bar) = 170.00 ms (target < 50;"
+            " p50 110.00 ms; 240.0/s reached, BEHIND THE PACE: closed-loop)") in lines
