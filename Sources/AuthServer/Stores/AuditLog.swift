@@ -92,7 +92,7 @@ struct AuditLog: Sendable {
         clientID: String? = nil, remoteAddress: String? = nil, detail: [String: String] = [:], occurredAt: Date? = nil
     ) async {
         do {
-            _ = try await database.query(Self.insert(
+            _ = try await database.execute(Self.insert(
                 kind, outcome, username, clientID, remoteAddress, detail, occurredAt))
         } catch {
             logger.warning("could not write audit event", metadata: [
@@ -107,7 +107,7 @@ struct AuditLog: Sendable {
         clientID: String? = nil, remoteAddress: String? = nil, detail: [String: String] = [:], occurredAt: Date? = nil,
         connection: PostgresConnection
     ) async throws {
-        _ = try await connection.query(
+        _ = try await connection.execute(
             insert(kind, outcome, username, clientID, remoteAddress, detail, occurredAt), logger: connection.logger)
     }
 
@@ -135,8 +135,8 @@ struct AuditLog: Sendable {
     private static func insert(
         _ kind: AuditEvent.Kind, _ outcome: AuditEvent.Outcome, _ username: String?, _ clientID: String?,
         _ remoteAddress: String?, _ detail: [String: String], _ occurredAt: Date?
-    ) -> PostgresQuery {
-        AuditEventRow.insert(kind: kind.rawValue, outcome: outcome.rawValue, username: username, clientID: clientID,
+    ) -> AuditEventRow.Insert {
+        AuditEventRow.Insert(kind: kind.rawValue, outcome: outcome.rawValue, username: username, clientID: clientID,
                              remoteAddress: remoteAddress, detail: detail, occurredAt: occurredAt)
     }
 

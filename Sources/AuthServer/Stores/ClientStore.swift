@@ -20,26 +20,57 @@ struct ClientStore: Sendable {
     /// With `source` (dynamic registration), also what the registration was and where it came
     /// from; returns whether it repeated an earlier live one (`RegistrationSource`).
     func insert(_ client: Client, source: RegistrationSource?) async throws -> Bool {
-        let secretHash = client.secretHash.map { ByteBuffer(bytes: $0) }
-        let registrationHash = source.map { ByteBuffer(bytes: $0.bodyHash) }
-        // A window of 0 looks back to a moment no row can have: nothing is a duplicate.
-        let since = source?.duplicateSince ?? .distantFuture
-        let rows = try await database.query("""
+        try await database.execute(InsertClient(client: client, source: source)).first ?? false
+    }
+
+    /// `insert`'s statement, prepared once per connection (`Database.execute`): every dynamic
+    /// registration runs it, and parsing and planning it again each time was PostgreSQL's largest
+    /// cost per registration, as it was for the refresh grant's (docs/benchmarks.md).
+    struct InsertClient: PostgresPreparedStatement {
+        static let name = "gatehouse_insert_client"
+        // $15 and $16 appear twice: the new row's registration hash and network, and the earlier
+        // live registration of the same body from the same network that would make it a duplicate.
+        static let sql = """
             INSERT INTO clients (client_id, secret_hash, token_endpoint_auth_method, client_name, client_uri,
                                  redirect_uris, grant_types, scope, application_type, registration_kind, created_at,
                                  jwks_uri, jwks, token_endpoint_auth_signing_alg,
                                  registration_hash, source_network, software_id, software_version, duplicate)
-            VALUES (\(client.clientID), \(secretHash), \(client.authMethod.rawValue), \(client.name), \(client.clientURI),
-                    \(client.redirectURIs), \(client.grantTypes), \(client.scope.description), \(client.applicationType),
-                    \(client.registrationKind), \(client.createdAt), \(client.jwksURI), CAST(\(Self.jwksJSON(client)) AS jsonb),
-                    \(client.signingAlgorithm?.rawValue),
-                    \(registrationHash), \(source?.network), \(source?.softwareID), \(source?.softwareVersion),
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CAST($13 AS jsonb), $14, $15, $16, $17, $18,
                     EXISTS (SELECT 1 FROM clients o
-                            WHERE o.registration_hash = \(registrationHash) AND o.source_network = \(source?.network)
-                              AND o.deleted_at IS NULL AND o.created_at >= \(since)))
+                            WHERE o.registration_hash = $15 AND o.source_network = $16
+                              AND o.deleted_at IS NULL AND o.created_at >= $19))
             RETURNING duplicate
-            """)
-        return try rows.first?.decode(Bool.self) ?? false
+            """
+        let client: Client
+        /// With a source (dynamic registration), also what the registration was and where it came from.
+        let source: RegistrationSource?
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings(capacity: 19)
+            binds.append(client.clientID)
+            binds.append(client.secretHash.map { ByteBuffer(bytes: $0) })
+            binds.append(client.authMethod.rawValue)
+            binds.append(client.name)
+            binds.append(client.clientURI)
+            binds.append(client.redirectURIs)
+            binds.append(client.grantTypes)
+            binds.append(client.scope.description)
+            binds.append(client.applicationType)
+            binds.append(client.registrationKind)
+            binds.append(client.createdAt)
+            binds.append(client.jwksURI)
+            binds.append(ClientStore.jwksJSON(client))
+            binds.append(client.signingAlgorithm?.rawValue)
+            binds.append(source.map { ByteBuffer(bytes: $0.bodyHash) })
+            binds.append(source?.network)
+            binds.append(source?.softwareID)
+            binds.append(source?.softwareVersion)
+            // A window of 0 looks back to a moment no row can have: nothing is a duplicate.
+            binds.append(source?.duplicateSince ?? .distantFuture)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
     }
 
     /// The inline JWK Set as JSON text for the `jwks` column, or nil.

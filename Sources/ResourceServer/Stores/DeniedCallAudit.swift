@@ -8,7 +8,7 @@ import Shared
 /// (`AuthServer audit list --kind tool_call_denied`).
 ///
 /// `audit_events` is the AuthServer's table (its `AuditLog` owns the schema and is the only
-/// reader); this store only appends rows of its one kind, through the same `AuditEventRow.insert`
+/// reader); this store only appends rows of its one kind, through the same `AuditEventRow.Insert`
 /// (shape and clipping). Like `AuditLog.record` it never breaks the answer it describes: a
 /// database error is logged and swallowed, and the refusal (403) goes out either way. No token
 /// goes into `detail`, only its `jti`.
@@ -21,8 +21,8 @@ struct DeniedCallAudit: Sendable {
     func record(resource: String, tool: String, reason: String, identity: VerifiedIdentity) async {
         let detail = ["resource": resource, "tool": tool, "reason": reason, "sub": identity.subject, "jti": identity.tokenID]
         do {
-            _ = try await database.query(AuditEventRow.insert(kind: Self.kind, outcome: "failure",
-                                                              clientID: identity.clientID, detail: detail))
+            _ = try await database.execute(AuditEventRow.Insert(kind: Self.kind, outcome: "failure",
+                                                                clientID: identity.clientID, detail: detail))
         } catch {
             logger.warning("could not write audit event", metadata: [
                 "audit_kind": "\(Self.kind)", "error": "\(String(reflecting: error))",
