@@ -15,7 +15,14 @@ function request()
       .. "&refresh_token=" .. encode(token))
 end
 
+local reported = false
 function on_response(status, body)
   local token = status == 200 and string.match(body, '"refresh_token":"([^"]+)"')
-  if token then table.insert(pool, token) end
+  if token then table.insert(pool, token)
+  elseif not reported then
+    -- The first refusal of this thread, in wrk's output (scripts/bench.sh keeps it): what the
+    -- server said, and how many tokens the thread still held.
+    reported = true
+    io.write("FIRST_REFUSAL status=" .. status .. " pool=" .. #pool .. " body=" .. string.sub(body, 1, 120) .. "\n")
+  end
 end

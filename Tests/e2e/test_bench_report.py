@@ -40,9 +40,11 @@ def test_rows_and_ratios(tmp_path, capsys):
             " p50 8.10 ms; 290.1/s reached)") in lines
     assert ("code exchanges/s ÷ OpenSSL RSA-2048 sign/s (one core)  = 0.50"
             "  (n=2931 2xx=2929 4xx=0 5xx=2 sockerr=0)") in lines
-    assert lines[1] == "workload                              req/s    p50 ms    p99 ms  responses"
-    assert lines[2] == "register                              412.3     70.12    150.55  n=4123 2xx=4123 4xx=0 5xx=0 sockerr=0"
-    assert lines[7] == "mcp_auth_2                          19801.0      1.40      4.02  n=10 2xx=9 4xx=0 5xx=1 sockerr=0"
+    assert lines[1] == "workload                              req/s    p50 ms    p99 ms  steal %  µs CPU  responses"
+    assert lines[2] == ("register                              412.3     70.12    150.55        -       -"
+                        "  n=4123 2xx=4123 4xx=0 5xx=0 sockerr=0")
+    assert lines[7] == ("mcp_auth_2                          19801.0      1.40      4.02        -       -"
+                        "  n=10 2xx=9 4xx=0 5xx=1 sockerr=0")
     assert "baseline: openssl speed rsa2048 on one core: sign/s=732.8 verify/s=24673.8" in lines
     assert "refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = 0.90" in lines
     assert "registrations/s ÷ OpenSSL RSA-2048 sign/s (one core)   = 0.56" in lines
@@ -70,7 +72,7 @@ def test_a_failed_run_and_a_missing_baseline(tmp_path, capsys):
                                  "mcp_auth_1": wrk("300.0"), "mcp_noauth_1": wrk("600.0")}, "")
     report.main(logs)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[2] == "register                                  0         -         -  wrk failed"
+    assert lines[2] == "register                                  0         -         -        -       -  wrk failed"
     assert lines[3].startswith("refresh ") and lines[3].endswith("wrk failed")
     assert "baseline: openssl speed rsa2048 on one core: sign/s= verify/s=" in lines
     assert "refresh grants/s ÷ OpenSSL RSA-2048 sign/s (one core)  = n/a" in lines
@@ -106,3 +108,32 @@ def test_a_paced_row_that_fell_behind_says_so(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert ("refresh p99 at 32 connections paced at 293/s (the 0.40 × sign bar) = 170.00 ms (target < 50;"
             " p50 110.00 ms; 240.0/s reached, BEHIND THE PACE: closed-loop)") in lines
+
+
+def test_steal_and_the_servers_own_cpu_per_request(tmp_path, capsys):
+    logs = write_logs(tmp_path, {"mcp_noauth_1": wrk("5000.0", n=40000, ok=40000), "mcp_auth_1": wrk("4000.0", n=32000, ok=32000),
+                                 "mcp_noauth_2": wrk("4500.0", n=36000, ok=36000), "mcp_auth_2": wrk("4400.0", n=35200, ok=35200)}, SPEED)
+    # 100 ticks per second: 640 ticks over 40,000 requests is 160 µs each; 576 over 32,000 is 180 µs.
+    for name, server, steal in [("mcp_noauth_1", 640, 160), ("mcp_auth_1", 576, 480), ("mcp_noauth_2", 576, 200),
+                                ("mcp_auth_2", 616, 200)]:
+        (tmp_path / f"cpu-{name}.txt").write_text(
+            f"steal_ticks={steal} total_ticks=1600 server_ticks={server} ticks_per_second=100\n")
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[5] == ("mcp_auth_1                           4000.0      1.40      4.02       30     180"
+                        "  n=32000 2xx=32000 4xx=0 5xx=0 sockerr=0")
+    assert ("authenticated ÷ unauthenticated tools/list per pair (2 of 2 pairs): 0.80 0.98"
+            "  (min 0.80, median 0.89, max 0.98)") in lines
+    # 160 ÷ 180 and 160 ÷ 175: the first pair's 0.80 was the hypervisor's 30 % steal, not the server's work.
+    assert ("the same by the server's own CPU per request, auth-off µs ÷ authenticated µs (2 of 2 pairs): 0.89 0.91"
+            "  (min 0.89, median 0.90, max 0.91)") in lines
+
+
+def test_a_pace_below_the_bar_says_why(tmp_path, capsys):
+    logs = write_logs(tmp_path, {"refresh": wrk("250.0", "120.00", "180.00"),
+                                 "refresh_paced": wrk("199.0", "9.00", "30.00")}, SPEED)
+    (tmp_path / "pace.txt").write_text("200\n")
+    report.main(logs)
+    lines = capsys.readouterr().out.splitlines()
+    assert ("refresh p99 at 32 connections paced at 200/s (0.8 × the saturated rate; the 0.40 × sign bar is 293/s)"
+            " = 30.00 ms (target < 50; p50 9.00 ms; 199.0/s reached)") in lines
