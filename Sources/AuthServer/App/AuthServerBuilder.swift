@@ -53,8 +53,9 @@ func buildAuthServer(configuration: AuthServerConfiguration, logger: Logger, clo
         ],
         logger: logger)
     application.beforeServerStarts {
+        let firstKey = try await keys.firstKeyCandidate()
         try await Migrator.migrate(database, logger: logger)
-        try await keys.bootstrap()
+        try await keys.bootstrap(candidate: try await firstKey?.value)
         try await configuration.preregisteredClients.apply(preregistered, store: clients, audit: env.audit, logger: logger)
     }
     return BuiltAuthServer(application: application, environment: env)

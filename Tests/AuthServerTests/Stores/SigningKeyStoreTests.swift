@@ -47,6 +47,28 @@ struct SigningKeyStoreTests {
         }
     }
 
+    @Test("a first start generates its key while it migrates: stored when there was none, dropped when there is one")
+    func firstKeyWhileMigrating() async throws {
+        let database = try Database(configuration: try await TestDatabase.makeEmptyDatabase(), logger: TestDatabase.logger)
+        let store = SigningKeyStore(database: database, kek: Self.kek, bits: 2048, accessTokenLifetime: 3600,
+                                    prepublishSeconds: 300, clock: TestClock(Date()).clock, logger: TestDatabase.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            // As AuthServerBuilder does: the candidate is asked for before the migrations run.
+            let generating = try #require(try await store.firstKeyCandidate())
+            try await Migrator.migrate(database, logger: TestDatabase.logger)
+            let candidate = try await generating.value
+            try await store.bootstrap(candidate: candidate)
+            #expect(try await store.currentSigner().kid == candidate.thumbprint())
+            // Migrated and holding a key: no candidate, and one handed in anyway is not stored.
+            #expect(try await store.firstKeyCandidate() == nil)
+            try await store.bootstrap(candidate: try RSAKey.generate(bits: 2048))
+            #expect(try await store.publishedKeys().count == 1)
+            #expect(try await store.currentSigner().kid == candidate.thumbprint())
+        }
+    }
+
     @Test("a rotated key is published before it signs; the old one stays published until its tokens expire")
     func rotationTimeline() async throws {
         let config = try await TestDatabase.makeEmptyDatabase()
