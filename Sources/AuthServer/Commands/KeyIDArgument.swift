@@ -1,3 +1,5 @@
+import Shared
+
 /// A signing key's `kid` is its RFC 7638 thumbprint: "the base64url encoding of the JWK
 /// Thumbprint" (§3.1), 43 characters of `A–Z a–z 0–9 - _`. So about one key in 64 has a kid that
 /// starts with `-`, and the argument parser reads `keys retire -jGa…h…` as a bundle of short
@@ -7,8 +9,6 @@
 /// the parser takes it as a positional value. No option of ours has that shape (the longest is
 /// far shorter than 43 characters), so nothing else changes; `keys retire -- <kid>` still works.
 enum KeyIDArgument {
-    static let thumbprintLength = 43
-
     static func protectingDashLeadingKeyIDs(_ arguments: [String]) -> [String] {
         if arguments.contains("--") { return arguments }
         let (keyIDs, rest) = arguments.reduce(into: ([String](), [String]())) { split, argument in
@@ -17,14 +17,8 @@ enum KeyIDArgument {
         return keyIDs.isEmpty ? arguments : rest + ["--"] + keyIDs
     }
 
+    /// Starts with `-` and is, in strict base64url, the 32 bytes of a SHA-256 thumbprint.
     static func looksLikeDashLeadingKeyID(_ argument: String) -> Bool {
-        argument.utf8.count == thumbprintLength && argument.hasPrefix("-")
-            && argument.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                     UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"): true
-                default: false
-                }
-            }
+        argument.hasPrefix("-") && Base64URL.decode(argument)?.count == 32
     }
 }

@@ -87,7 +87,7 @@ actor SigningKeyStore {
             var count = 0
             for try await value in rows.decode(Int.self) { count = value }
             if count == 0 {
-                _ = try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now, key: candidate)
+                try await Self.insertNewKey(connection, kek: kek, bits: bits, signsFrom: now, key: candidate)
             }
         }
         try await reload()
@@ -234,7 +234,6 @@ actor SigningKeyStore {
         return try RSAKey(privateKeyDER: der)
     }
 
-    @discardableResult
     /// On a fresh database (no `signing_keys` table yet, so certainly no key), a task that
     /// generates the first key while the caller migrates; nil otherwise. An RSA-2048 key takes
     /// 130–450 ms to generate here, about as long as migrating a fresh database (240 ms), and
@@ -246,6 +245,7 @@ actor SigningKeyStore {
         return Task.detached(priority: .userInitiated) { try RSAKey.generate(bits: bits) }
     }
 
+    @discardableResult
     private static func insertNewKey(_ connection: PostgresConnection, kek: KeyEncryptionKey, bits: Int,
                                      signsFrom: Date, key candidate: RSAKey? = nil) async throws -> String {
         let key = try candidate ?? RSAKey.generate(bits: bits)
