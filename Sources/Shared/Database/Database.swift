@@ -132,7 +132,8 @@ public struct DatabaseTimeoutError: Error, CustomStringConvertible {
 /// task group would wait for its children, and during a PostgreSQL restart one pool call that
 /// never returned kept its request open forever and, with it, the graceful shutdown (the
 /// PostgreSQL-restart chaos scenario). So `body` runs in a task of its own that is cancelled, not
-/// awaited, once the race is decided.
+/// awaited, once the race is decided. The deadline itself is kept by `DeadlineWatchdog`, which
+/// may fire it up to 50 ms late.
 public func withDeadline<T: Sendable>(
     _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
@@ -140,11 +141,8 @@ public func withDeadline<T: Sendable>(
     let work = Task {
         do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
     }
-    let timer = Task {
-        try? await Task.sleep(for: limit)
-        race.finish(.failure(DatabaseTimeoutError()))
-    }
-    defer { work.cancel(); timer.cancel() }
+    let timer = DeadlineWatchdog.shared.register(after: limit) { race.finish(.failure(DatabaseTimeoutError())) }
+    defer { work.cancel(); DeadlineWatchdog.shared.cancel(timer) }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in race.wait(continuation) }
     } onCancel: {

@@ -56,3 +56,39 @@ import Testing
         gate.open()
     }
 }
+
+/// The one clock behind every deadline: it fires what is due, forgets what was cancelled, and
+/// stops scanning once nothing is pending.
+@Suite struct DeadlineWatchdogTests {
+    final class Fired: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: [String] = []
+        func record(_ name: String) { lock.lock(); names.append(name); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return names }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func firesWhatIsDueAndNotWhatWasCancelled() async throws {
+        let watchdog = DeadlineWatchdog(tick: .milliseconds(10))
+        let fired = Fired()
+        _ = watchdog.register(after: .milliseconds(20)) { fired.record("due") }
+        let cancelled = watchdog.register(after: .milliseconds(20)) { fired.record("cancelled") }
+        _ = watchdog.register(after: .seconds(600)) { fired.record("later") }
+        watchdog.cancel(cancelled)
+        #expect(watchdog.pendingCount == 2)
+        while fired.all.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(fired.all == ["due"])
+        #expect(watchdog.pendingCount == 1)
+    }
+
+    @Test func aDeadlineMetLeavesNothingPending() async throws {
+        for value in 0..<100 {
+            #expect(try await withDeadline(.seconds(30)) { value } == value)
+        }
+        // Other suites' calls may be pending in the shared watchdog; this suite's are not.
+        let watchdog = DeadlineWatchdog(tick: .milliseconds(10))
+        for _ in 0..<100 { watchdog.cancel(watchdog.register(after: .seconds(30)) {}) }
+        #expect(watchdog.pendingCount == 0)
+    }
+}
