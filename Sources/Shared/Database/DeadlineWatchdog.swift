@@ -7,7 +7,7 @@ import Foundation
 /// three of them. A `Task.sleep` per call cost a task, a libdispatch timer armed and disarmed on
 /// its manager thread, and the thread wake-ups between them: `perf` put `Task._sleep` and the
 /// dispatch manager at 4-5 % each of the AuthServer's samples under refresh load
-/// (docs/benchmarks.md, "Refresh grants"). Registering here costs a lock and a dictionary
+/// (docs/benchmarks.md, "Run I, and one clock for every deadline"). Registering here costs a lock and a dictionary
 /// insert. The price is precision: a deadline fires up to one tick late (50 ms, against
 /// deadlines of seconds). The scanning task ends when nothing is pending, so an idle process
 /// (or a test) keeps no task alive.
